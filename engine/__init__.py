@@ -1,0 +1,1 @@
+"""The model side of deep-chicken-saviour: classifiers, dense detection and training."""

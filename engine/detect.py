@@ -1,0 +1,211 @@
+"""Dense multi-scale detection with the hunter.
+
+The notebook cropped windows and classified them one at a time. The hunter is convolutional up to its
+head, so one pass over a whole pyramid level scores every 25x25 window at stride 9 at once; shifting
+the input by 3 or 1 pixels gives finer strides. Windows above the threshold are grouped per object.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.detections import Detections
+from engine.errors import SaviourError
+
+WINDOW = 25
+NATIVE_STRIDE = 9
+# The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
+# Levels a factor 2 apart, starting where the smallest animal fills 55%, show every animal filling
+# ANIMAL_FILL of a window at some level, inside the trained range with a margin.
+ANIMAL_FILL = (0.55, 0.9)
+LEVEL_RATIO = 0.5
+BOX_FRACTION = 0.6   # a window's detection box: its central part, about where the animal sits
+GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
+
+
+def default_scales(height: int, min_size: float = 20, max_fraction: float = 0.5) -> tuple[float, ...]:
+    """Pyramid scales that show animals from `min_size` px up to `max_fraction` of the frame height."""
+    if min_size <= 0 or not 0 < max_fraction <= 1:
+        raise SaviourError(f"min_size must be > 0 and max_fraction in (0, 1], got {min_size}, {max_fraction}")
+    scales = [WINDOW * ANIMAL_FILL[0] / min_size]
+    while scales[-1] * max_fraction * height / WINDOW > ANIMAL_FILL[1]:
+        scales.append(scales[-1] * LEVEL_RATIO)
+    return tuple(scales)
+
+
+def pyramid_level(frame: np.ndarray, scale: float):
+    """Resize a frame by `scale` (area interpolation); returns (image, (fx, fy)) with fx, fy the frame
+    pixels per level pixel, or None when the level is smaller than one window."""
+    height, width = frame.shape[:2]
+    size = (round(width * scale), round(height * scale))
+    if min(size) < WINDOW:
+        return None
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), (width / size[0], height / size[1])
+
+
+def bgr_to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """Stack same-sized uint8 BGR images into an N x 3 x H x W float RGB tensor in [0, 1] (channels-last)."""
+    batch = torch.from_numpy(np.stack([cv2.cvtColor(im, cv2.COLOR_BGR2RGB) for im in images]))
+    return batch.to(device).float().mul_(1 / 255).permute(0, 3, 1, 2)
+
+
+@dataclass
+class _Windows:
+    """Windows above threshold over a batch: which frame, top-left in frame px, side in frame px, class, score."""
+
+    frame: np.ndarray
+    xy: np.ndarray
+    side: np.ndarray
+    class_id: np.ndarray
+    score: np.ndarray
+
+
+class HunterDetector:
+    """Finds animals with the hunter classifier over an image pyramid.
+
+    Args:
+        classifier: the hunter (an nn.Module with `dense_logits`, `labels`, `input_size` 25).
+        scales: pyramid scales; None picks them from the frame height (see `default_scales`).
+        stride: window stride in pyramid pixels; 9 is one pass per level, 3 or 1 shift the input.
+        threshold: keep windows whose class probability exceeds this, in (0, 1).
+        min_size: smallest animal height in frame pixels that the default scales aim to find.
+
+    Example:
+        >>> detector = HunterDetector(load_classifier("hunter"))
+        >>> detections = detector(frame_bgr)
+        >>> aim(detections)
+    """
+
+    def __init__(self, classifier, scales=None, stride: int = NATIVE_STRIDE, threshold: float = 0.99,
+                 min_size: float = 20):
+        if stride not in (1, 3, 9):
+            raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
+        if not 0 < threshold < 1:
+            raise SaviourError(f"threshold must be in (0, 1), got {threshold}")
+        if scales is not None and (len(scales) == 0 or any(not s > 0 for s in scales)):
+            raise SaviourError(f"scales must be positive numbers, got {list(scales)}")
+        self.classifier, self.stride, self.threshold, self.min_size = classifier, stride, threshold, min_size
+        self.scales = tuple(scales) if scales is not None else None
+        self.labels = tuple(classifier.labels)
+        self.device = next(classifier.parameters()).device
+        self._background = self.labels.index("terrain") if "terrain" in self.labels else None
+
+    def scales_for(self, height: int) -> tuple[float, ...]:
+        return self.scales or default_scales(height, self.min_size)
+
+    def __call__(self, frames):
+        """Detect animals in one BGR uint8 frame (returns Detections) or a list/batch of them (returns a list)."""
+        single = isinstance(frames, np.ndarray) and frames.ndim == 3
+        batch = [frames] if single else list(frames)
+        if not batch:
+            return []
+        with torch.inference_mode():
+            windows = self.windows(batch)
+        found = [self._group(windows, k) for k in range(len(batch))]
+        return found[0] if single else found
+
+    def windows(self, frames: list[np.ndarray]) -> _Windows:
+        """Every window above threshold in a batch of same-sized frames."""
+        height, width = frames[0].shape[:2]
+        parts = []
+        for scale in self.scales_for(height):
+            resized = [pyramid_level(f, scale) for f in frames]
+            if resized[0] is not None:
+                level = bgr_to_tensor([image for image, _ in resized], self.device)
+                parts.append(self._level_windows(level, *resized[0][1]))
+        if not parts:
+            empty = np.zeros(0)
+            return _Windows(empty.astype(np.int64), np.zeros((0, 2)), empty, empty.astype(np.int64), empty)
+        return _Windows(*(np.concatenate(column) for column in zip(*parts)))
+
+    def _level_windows(self, level: torch.Tensor, fx: float, fy: float):
+        probs, offsets = self.dense_probabilities(level)
+        if self._background is not None:
+            probs[:, self._background] = 0
+        score, class_id = probs.max(dim=1)
+        n, s, r, c = torch.nonzero(score.view(len(level), len(offsets), *score.shape[1:]) > self.threshold,
+                                   as_tuple=True)
+        flat = n * len(offsets) + s
+        cls = class_id[flat, r, c]
+        row, col = (grid[flat, cls, r, c] for grid in _neighbourhood_centroids(probs))
+        shift = torch.as_tensor(offsets, device=level.device, dtype=row.dtype)[s]
+        xy = torch.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1).double()
+        xy = (xy * torch.tensor([fx, fy], dtype=torch.float64, device=level.device)).cpu().numpy()
+        side = np.full(len(xy), WINDOW * math.sqrt(fx * fy))
+        return n.cpu().numpy(), xy, side, cls.cpu().numpy(), score[flat, r, c].cpu().numpy()
+
+    def dense_probabilities(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """Class probabilities of every window of a pyramid level at this detector's stride.
+
+        Returns (probabilities of shape (N*S) x C x H' x W', the S (dy, dx) input shifts); window (r, c)
+        of shift (dy, dx) covers level pixels [9r + dy, 9r + dy + 25) x [9c + dx, 9c + dx + 25).
+        """
+        offsets = [(dy, dx) for dy in range(0, NATIVE_STRIDE, self.stride) for dx in range(0, NATIVE_STRIDE, self.stride)]
+        if len(offsets) > 1:
+            h, w = level.shape[2] - NATIVE_STRIDE + 1, level.shape[3] - NATIVE_STRIDE + 1
+            level = torch.stack([level[:, :, dy:dy + h, dx:dx + w] for dy, dx in offsets], 1).flatten(0, 1)
+        logits = self.classifier.dense_logits(level.contiguous(memory_format=torch.channels_last))
+        return logits.softmax(dim=1), offsets
+
+    def _group(self, windows: _Windows, k: int) -> Detections:
+        mine = windows.frame == k
+        if not mine.any():
+            return Detections.empty(self.labels)
+        side = windows.side[mine]
+        centre = windows.xy[mine] + side[:, None] / 2
+        half = side[:, None] * BOX_FRACTION / 2
+        boxes = np.concatenate([centre - half, centre + half], 1)
+        groups = [_cluster(boxes[same], windows.score[mine][same]) + (c,)
+                  for c in np.unique(windows.class_id[mine]) for same in [windows.class_id[mine] == c]]
+        xyxy = np.concatenate([g[0] for g in groups]).astype(np.float32)
+        score = np.concatenate([g[1] for g in groups]).astype(np.float32)
+        class_id = np.concatenate([np.full(len(g[0]), g[2], np.int64) for g in groups])
+        order = np.argsort(-score, kind="stable")
+        return Detections(xyxy[order], class_id[order], score[order], self.labels)
+
+
+def _neighbourhood_centroids(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per class and cell, the probability-weighted mean (row, column) over its 3x3 neighbourhood.
+
+    A window's own position is only accurate to the stride; weighting the neighbours' positions by
+    their probability of the same class moves it toward where the evidence is centred.
+    """
+    rows = torch.arange(probs.shape[2], device=probs.device, dtype=probs.dtype)[:, None]
+    cols = torch.arange(probs.shape[3], device=probs.device, dtype=probs.dtype)[None, :]
+    total = F.avg_pool2d(probs, 3, 1, 1)
+    return F.avg_pool2d(probs * rows, 3, 1, 1) / total, F.avg_pool2d(probs * cols, 3, 1, 1) / total
+
+
+def _cluster(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy clustering: the best remaining box takes every box overlapping it; a cluster's box is the
+    score-weighted mean of its members, its score their maximum."""
+    remaining = np.argsort(-scores, kind="stable")
+    merged, best = [], []
+    while len(remaining):
+        top = boxes[remaining[0]]
+        lo, hi = np.maximum(top[:2], boxes[remaining, :2]), np.minimum(top[2:], boxes[remaining, 2:])
+        inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+        area = np.prod(boxes[remaining, 2:] - boxes[remaining, :2], axis=1)
+        members = inter / np.minimum(area, area[0]) > GROUP_OVERLAP
+        weights = scores[remaining[members]]
+        merged.append((boxes[remaining[members]] * weights[:, None]).sum(0) / weights.sum())
+        best.append(weights.max())
+        remaining = remaining[~members]
+    return np.array(merged), np.array(best)
+
+
+def aim(detections: Detections, target: str = "chicken") -> tuple[float, float] | None:
+    """The hunter's aim point: the mean centre of the `target` detections, or None when there are none."""
+    if target not in detections.labels:
+        return None
+    chosen = detections.of_class(target)
+    if not len(chosen):
+        return None
+    x, y = chosen.centers.mean(axis=0)
+    return float(x), float(y)

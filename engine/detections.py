@@ -1,0 +1,46 @@
+"""Detections: the boxes a detector found in one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Boxes found in one frame.
+
+    Attributes:
+        xyxy: N x 4 float boxes in frame pixels.
+        class_id: N class indices into `labels`.
+        score: N probabilities of the detected class.
+        labels: the class names of the classifier that produced them.
+    """
+
+    xyxy: np.ndarray
+    class_id: np.ndarray
+    score: np.ndarray
+    labels: tuple[str, ...]
+
+    @classmethod
+    def empty(cls, labels) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32), tuple(labels))
+
+    def __len__(self) -> int:
+        return len(self.class_id)
+
+    def __getitem__(self, keep) -> "Detections":
+        """Select detections by boolean mask or indices."""
+        return Detections(self.xyxy[keep], self.class_id[keep], self.score[keep], self.labels)
+
+    @property
+    def names(self) -> list[str]:
+        return [self.labels[c] for c in self.class_id]
+
+    @property
+    def centers(self) -> np.ndarray:
+        return (self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2
+
+    def of_class(self, name: str) -> "Detections":
+        return self[self.class_id == self.labels.index(name)]

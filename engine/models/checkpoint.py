@@ -1,0 +1,91 @@
+"""Saving and loading classifier checkpoints, with clear errors for wrong or corrupt files.
+
+A checkpoint is a plain dict {"arch", "labels", "state_dict"} saved with `torch.save` and read with
+`weights_only=True`. Shipped weights live in `engine/models/weights/` with their SHA-256 beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from engine.device import resolve_device
+from engine.errors import SaviourError
+from engine.models.hunter import Hunter
+
+ARCHITECTURES = {"hunter": Hunter}
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def shipped_weights(name: str) -> Path:
+    """Path of a classifier's shipped weights, e.g. `shipped_weights("hunter")`."""
+    return WEIGHTS_DIR / f"{name}.pt"
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
+    """Save `model` as a checkpoint at `path` (atomically) and write its SHA-256 beside it; return the hash."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"arch": arch, "labels": list(model.labels), "state_dict": state}, tmp)
+    tmp.replace(path)
+    digest = file_sha256(path)
+    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto") -> nn.Module:
+    """Load a classifier in eval mode: a shipped name ("hunter") or a checkpoint file.
+
+    The module carries `labels` (class names) and `input_size` (patch side in pixels).
+
+    Raises:
+        SaviourError: the file is missing, corrupt, not a checkpoint, or of another architecture.
+    """
+    name = str(name_or_path)
+    path = shipped_weights(name) if name in ARCHITECTURES else Path(name)
+    checkpoint = _read(path)
+    if name in ARCHITECTURES:
+        _verify_shipped(path)
+    arch = checkpoint.get("arch", "hunter")
+    if arch not in ARCHITECTURES:
+        raise SaviourError(f"{path}: unknown architecture {arch!r} (known: {', '.join(ARCHITECTURES)})")
+    labels = checkpoint.get("labels")
+    model = ARCHITECTURES[arch](labels) if labels else ARCHITECTURES[arch]()
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0]
+        raise SaviourError(f"{path}: weights do not fit the {arch} architecture ({detail})") from None
+    return model.to(resolve_device(device)).eval()
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise SaviourError(f"{path}: no such weights file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SaviourError(f"{path}: not a readable PyTorch checkpoint ({reason[:120]})") from None
+    if isinstance(checkpoint, dict) and "state_dict" not in checkpoint and all(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        checkpoint = {"state_dict": checkpoint}   # a bare state_dict, as torch.save(model.state_dict()) writes
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise SaviourError(f"{path}: not a classifier checkpoint (expected a state_dict)")
+    return checkpoint
+
+
+def _verify_shipped(path: Path) -> None:
+    recorded = path.with_name(path.name + ".sha256").read_text().split()[0]
+    if file_sha256(path) != recorded:
+        raise SaviourError(f"{path}: SHA-256 does not match {path.name}.sha256; reinstall the package")

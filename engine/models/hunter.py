@@ -1,0 +1,46 @@
+"""The hunter: the source notebook's tiny chicken/pig/panda/terrain classifier on 25x25 patches."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+HUNTER_LABELS = ("chicken", "pig", "panda", "terrain")
+HUNTER_INPUT_SIZE = 25
+HUNTER_STRIDE = 9   # two 3x3 max-pools: one output cell per 9 input pixels
+
+
+class Hunter(nn.Module):
+    """conv(3->7, k5) ReLU pool3, conv(7->10, k5) ReLU pool3, fc 10->10->8->4.
+
+    Takes RGB in [0, 1] (N x 3 x 25 x 25) and scales it to the notebook's 0-255 range internally, so
+    attack budgets stay in the [0, 1] pixel scale used everywhere else.
+    """
+
+    def __init__(self, labels=HUNTER_LABELS):
+        super().__init__()
+        self.labels = tuple(labels)
+        self.input_size = HUNTER_INPUT_SIZE
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 7, 5), nn.ReLU(), nn.MaxPool2d(3),
+            nn.Conv2d(7, 10, 5), nn.ReLU(), nn.MaxPool2d(3),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, len(self.labels)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of 25x25 patches, N x C."""
+        return self.head(self.features(x * 255.0).flatten(1))
+
+    def dense_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of every 25x25 window at stride 9 of a larger image, N x C x H' x W'.
+
+        The fully connected head is applied as 1x1 convolutions, so window (r, c), which covers
+        input pixels [9r, 9r + 25) x [9c, 9c + 25), gets exactly the logits `forward` gives its crop.
+        """
+        h = self.features(x * 255.0)
+        for layer in self.head:
+            h = F.conv2d(h, layer.weight[:, :, None, None], layer.bias) if isinstance(layer, nn.Linear) else layer(h)
+        return h

@@ -1,0 +1,67 @@
+"""Training a patch classifier (the hunter) on labelled uint8 patches."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.detect import bgr_to_tensor
+
+
+def patches_to_tensor(patches_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
+    """N x H x W x 3 uint8 BGR patches to an N x 3 x H x W float RGB tensor in [0, 1]."""
+    return bgr_to_tensor(list(patches_bgr), device).contiguous()
+
+
+def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
+        batch_size: int = 256, lr: float = 3e-3, seed: int = 0, progress=None) -> list[float]:
+    """Train `model` with Adam and a cosine schedule, class-balanced loss and random horizontal flips.
+
+    Returns the mean training loss per epoch. `progress`, if given, is updated once per batch.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    x, y = patches_to_tensor(patches_bgr, device), torch.as_tensor(labels, device=device)
+    counts = torch.bincount(y, minlength=len(model.labels)).clamp(min=1).float()
+    weight = (counts.sum() / counts / len(counts)).to(device)
+    steps = epochs * ((len(y) + batch_size - 1) // batch_size)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
+    history = []
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=generator).to(device)
+        total = 0.0
+        for start in range(0, len(y), batch_size):
+            idx = order[start:start + batch_size]
+            batch = x[idx]
+            flip = torch.rand(len(idx), generator=generator).to(device) < 0.5
+            batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
+            loss = F.cross_entropy(model(batch), y[idx], weight=weight)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+            if progress is not None:
+                progress.update(1)
+        history.append(total / len(y))
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, batch_size: int = 4096) -> dict:
+    """Overall and per-class accuracy of `model` on labelled patches."""
+    device = next(model.parameters()).device
+    predicted = torch.cat([model(patches_to_tensor(patches_bgr[i:i + batch_size], device)).argmax(1).cpu()
+                           for i in range(0, len(labels), batch_size)]).numpy()
+    result = {"overall": float((predicted == labels).mean()), "n": int(len(labels))}
+    for c, name in enumerate(model.labels):
+        mine = labels == c
+        if mine.any():
+            result[name] = float((predicted[mine] == c).mean())
+    return result

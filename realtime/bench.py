@@ -1,0 +1,84 @@
+"""`saviour bench`: world rendering, detector throughput, and dense versus per-window scoring."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from tqdm import tqdm
+
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid_level
+from engine.models import load_classifier
+from realtime.world import FarmWorld
+
+BENCH_SEED = 7
+LOOP_WINDOWS = 400   # the per-window loop is slow; time this many windows and report the rate
+
+
+def _timed(fn, repeat: int, device: torch.device) -> float:
+    """Seconds per call of fn, after one warm-up call."""
+    fn()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - start) / repeat
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def world_fps(frames: int) -> float:
+    world = FarmWorld(seed=BENCH_SEED)
+    start = time.perf_counter()
+    for i in range(frames):
+        world.render(i)
+    return frames / (time.perf_counter() - start)
+
+
+def detector_fps(detector: HunterDetector, frames: list, batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(frames), batch):
+        detector(frames[i:i + batch] if batch > 1 else frames[i])
+    _sync(detector.device)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
+    """(windows per frame, dense windows/s, per-window-loop windows/s) on the same windows and network."""
+    levels = [lv for lv in (pyramid_level(frame, s) for s in detector.scales_for(frame.shape[0])) if lv]
+    tensors = [bgr_to_tensor([image], detector.device).contiguous() for image, _ in levels]
+    corners = [(t, y, x) for t in tensors
+               for y in range(0, t.shape[2] - WINDOW + 1, 9) for x in range(0, t.shape[3] - WINDOW + 1, 9)]
+    with torch.inference_mode():
+        dense = _timed(lambda: detector.windows([frame]), 20, detector.device)
+        subset = corners[:LOOP_WINDOWS]
+
+        def loop():
+            for t, y, x in subset:
+                detector.classifier(t[:, :, y:y + WINDOW, x:x + WINDOW]).softmax(1)
+        looped = _timed(loop, 1, detector.device)
+    return len(corners), len(corners) / dense, len(subset) / looped
+
+
+def run_bench(frames: int, device: torch.device) -> list[tuple[str, float, str]]:
+    devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
+    rows = [("world render 640x360", world_fps(frames), "frames/s")]
+    world = FarmWorld(seed=BENCH_SEED)
+    images = [world.render(i)[0] for i in tqdm(range(frames), desc="render", unit="frame", leave=False)]
+    for dev in devices:
+        detector = HunterDetector(load_classifier("hunter", device=dev))
+        rows.append((f"detector 640x360, batch 1 ({dev.type})", detector_fps(detector, images, 1), "frames/s"))
+        rows.append((f"detector 640x360, batch 16 ({dev.type})", detector_fps(detector, images, 16), "frames/s"))
+        count, dense, looped = window_rates(detector, images[0])
+        rows.append((f"dense scoring, {count} windows/frame ({dev.type})", dense, "windows/s"))
+        rows.append((f"per-window loop, same windows ({dev.type})", looped, "windows/s"))
+        rows.append((f"dense / per-window ({dev.type})", dense / looped, "x"))
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'benchmark':<{width}}  {'value':>12}  unit")
+    for name, value, unit in rows:
+        print(f"{name:<{width}}  {value:>12.1f}  {unit}")
+    return rows

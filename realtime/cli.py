@@ -1,0 +1,100 @@
+"""The `saviour` command line (also `python -m realtime`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+from engine.device import DEVICE_CHOICES
+from engine.errors import SaviourError
+from realtime import commands
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.7,0.35, got {text!r}") from None
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="auto picks CUDA when present, else the CPU (default: auto)")
+
+
+def _add_detector(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
+    parser.add_argument("--scales", type=_scales, default=None,
+                        help="pyramid scales, e.g. 0.7,0.35,0.175 (default: chosen from the frame height)")
+    parser.add_argument("--stride", type=int, default=9, help="window stride in pyramid pixels: 9, 3 or 1")
+    parser.add_argument("--threshold", type=float, default=0.99, help="class probability to keep a window, in (0, 1)")
+    _add_device(parser)
+
+
+def _subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=summary, description=summary,
+                            epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saviour", description="Save the chickens: a hunter network, its detector and the farm world.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    detect = _subcommand(sub, "detect", "write the hunter's view of a video or of the farm world", """
+        saviour detect --source world --out out/detect.mp4
+        saviour detect --source clip.mp4 --out out/clip_hunter.mp4 --threshold 0.95
+        """, commands.detect)
+    detect.add_argument("--source", default="world", help="'world' or a video file (default: world)")
+    detect.add_argument("--out", required=True, help="output MP4 (H.264)")
+    detect.add_argument("--frames", type=int, default=None, help="stop after this many frames (world: 300)")
+    detect.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    _add_detector(detect)
+
+    train = _subcommand(sub, "train-hunter", "train the hunter on farm-world patches or on your own patches", """
+        saviour train-hunter --out hunter.pt
+        saviour train-hunter --patches my_patches/ --out my_hunter.pt --epochs 30
+        """, commands.train_hunter)
+    train.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
+    train.add_argument("--patches", default=None,
+                       help="an ImageFolder: one subfolder of images per class (chicken, pig, panda, terrain)")
+    train.add_argument("--worlds", type=int, default=80, help="farm worlds to sample patches from (default: 80)")
+    train.add_argument("--epochs", type=int, default=14, help="training epochs (default: 14)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_device(train)
+
+    evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
+        saviour evaluate
+        saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
+        """, commands.evaluate)
+    evaluate.add_argument("--seed", type=int, default=1001, help="world seed for detection (default: 1001)")
+    evaluate.add_argument("--frames", type=int, default=300, help="frames to evaluate (default: 300)")
+    _add_detector(evaluate)
+
+    bench = _subcommand(sub, "bench", "benchmark the world, the detector and dense versus per-window scoring", """
+        saviour bench
+        saviour bench --frames 100 --device cpu
+        """, commands.bench)
+    bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
+    _add_device(bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SaviourError as error:
+        print(f"saviour: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("saviour: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0

@@ -1,0 +1,92 @@
+"""What each `saviour` subcommand does; argument parsing lives in realtime/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from engine.detect import HunterDetector, aim
+from engine.device import resolve_device
+from engine.errors import SaviourError
+from engine.models import Hunter, load_classifier, save_checkpoint
+from engine.train import accuracy, fit
+from realtime.evaluate import CONDITIONS, evaluate_detector
+from realtime.overlay import hunter_view
+from realtime.patches import folder_patches, world_patches
+from realtime.sources import open_source
+from realtime.video import Mp4Writer, prepare_output
+
+TRAIN_SEEDS_FROM = 0            # training worlds are seeds 0 .. --worlds - 1
+VALIDATION_SEEDS = range(5000, 5010)
+ACCURACY_SEEDS = range(2000, 2020)
+
+
+def make_detector(args: argparse.Namespace) -> HunterDetector:
+    """The detector the flags describe; checks every setting before any output is opened."""
+    classifier = load_classifier(args.weights, device=resolve_device(args.device))
+    if not hasattr(classifier, "dense_logits"):
+        raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
+    return HunterDetector(classifier, scales=args.scales, stride=args.stride, threshold=args.threshold)
+
+
+def detect(args: argparse.Namespace) -> None:
+    detector = make_detector(args)
+    source = open_source(args.source, frames=args.frames, seed=args.seed)
+    with Mp4Writer(args.out, fps=source.fps) as video:
+        for frame in tqdm(source, total=source.frames, desc="detect", unit="frame"):
+            detections = detector(frame)
+            video.write(hunter_view(frame, detections, aim(detections)))
+    print(f"wrote {video.path} ({video.frames} frames)")
+
+
+def train_hunter(args: argparse.Namespace) -> None:
+    out = prepare_output(args.out)
+    device = resolve_device(args.device)
+    if args.patches:
+        patches, labels, classes = folder_patches(args.patches)
+        held_out = np.random.default_rng(args.seed).random(len(labels)) < 0.1
+        train_x, train_y, test_x, test_y = patches[~held_out], labels[~held_out], patches[held_out], labels[held_out]
+    else:
+        classes = None
+        with tqdm(total=args.worlds + len(VALIDATION_SEEDS), desc="patches", unit="world") as bar:
+            train_x, train_y = world_patches(range(TRAIN_SEEDS_FROM, args.worlds), seed=args.seed, progress=bar)
+            test_x, test_y = world_patches(VALIDATION_SEEDS, seed=args.seed + 1, progress=bar)
+    torch.manual_seed(args.seed)
+    model = (Hunter(classes) if classes else Hunter()).to(device)
+    print(f"training on {len(train_y)} patches: " + ", ".join(
+        f"{name} {n}" for name, n in zip(model.labels, np.bincount(train_y, minlength=len(model.labels)))))
+    batches = args.epochs * -(-len(train_y) // 512)
+    with tqdm(total=batches, desc="train", unit="batch") as bar:
+        fit(model, train_x, train_y, epochs=args.epochs, batch_size=512, lr=5e-3, seed=args.seed, progress=bar)
+    digest = save_checkpoint(model, "hunter", out)
+    print(f"held-out accuracy: {_accuracy_line(accuracy(model, test_x, test_y), model.labels)}")
+    print(f"wrote {out} (sha256 {digest[:16]}...)")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    detector = make_detector(args)
+    patches, labels = world_patches(ACCURACY_SEEDS, seed=2)
+    result = accuracy(detector.classifier, patches, labels)
+    print(f"patch accuracy on world seeds {ACCURACY_SEEDS.start}-{ACCURACY_SEEDS.stop - 1}: "
+          f"{_accuracy_line(result, detector.labels)}")
+    print(f"\ndetection on world seed {args.seed}, {args.frames} frames, animals >= 20 px tall and half visible")
+    print(f"{'condition':<18}{'species':<9}{'recall':>8}{'precision':>11}{'animals':>9}{'detections':>12}")
+    for name, options in CONDITIONS.items():
+        with tqdm(total=args.frames, desc=name, unit="frame", leave=False) as bar:
+            result = evaluate_detector(detector, args.seed, args.frames, progress=bar, **options)
+        for species, t in result.tallies.items():
+            print(f"{name:<18}{species:<9}{t.recall:>8.3f}{t.precision:>11.3f}{t.to_find:>9}{t.detected:>12}")
+
+
+def _accuracy_line(result: dict, labels) -> str:
+    per_class = ", ".join(f"{name} {result[name]:.4f}" for name in labels if name in result)
+    return f"{result['overall']:.4f} of {result['n']} ({per_class})"
+
+
+def bench(args: argparse.Namespace) -> None:
+    from realtime.bench import run_bench
+
+    run_bench(frames=args.frames, device=resolve_device(args.device))

@@ -1,0 +1,55 @@
+"""Drawing the hunter's view on a frame, in the source notebook's style.
+
+Orange circle on the target, yellow class label, red line from the crosshair (the frame centre) to
+the aim point; thin boxes around every detection.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engine.detections import Detections
+
+ORANGE, YELLOW, RED, WHITE = (0, 140, 255), (0, 230, 255), (0, 0, 230), (255, 255, 255)
+CLASS_COLOURS = {"chicken": (0, 230, 255), "pig": (203, 160, 255), "panda": (200, 200, 200)}
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def draw_detections(frame: np.ndarray, detections: Detections) -> None:
+    """Thin class-coloured boxes with 'label score' captions, drawn in place."""
+    for (x0, y0, x1, y1), name, score in zip(detections.xyxy.astype(int), detections.names, detections.score):
+        colour = CLASS_COLOURS.get(name, WHITE)
+        cv2.rectangle(frame, (x0, y0), (x1, y1), colour, 1, cv2.LINE_AA)
+        put_label(frame, f"{name} {score:.2f}", (x0, y0 - 4), colour)
+
+
+def draw_aim(frame: np.ndarray, point: tuple[float, float] | None, label: str = "chicken") -> None:
+    """Crosshair at the frame centre; with an aim point, a red line to it, an orange circle and a yellow label."""
+    h, w = frame.shape[:2]
+    centre = (w // 2, h // 2)
+    arm = max(4, min(w, h) // 40)
+    cv2.line(frame, (centre[0] - arm, centre[1]), (centre[0] + arm, centre[1]), WHITE, 1, cv2.LINE_AA)
+    cv2.line(frame, (centre[0], centre[1] - arm), (centre[0], centre[1] + arm), WHITE, 1, cv2.LINE_AA)
+    if point is None:
+        return
+    target = (int(round(point[0])), int(round(point[1])))
+    radius = max(6, min(w, h) // 24)
+    cv2.line(frame, centre, target, RED, 2, cv2.LINE_AA)
+    cv2.circle(frame, target, radius, ORANGE, 2, cv2.LINE_AA)
+    put_label(frame, label, (target[0] + radius + 2, target[1] - radius), YELLOW, scale=0.6)
+
+
+def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, scale: float = 0.4) -> None:
+    """Text with a dark outline so it reads on sky and grass alike."""
+    x, y = max(origin[0], 0), max(origin[1], 12)
+    cv2.putText(frame, text, (x, y), FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(frame, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)
+
+
+def hunter_view(frame: np.ndarray, detections: Detections, point) -> np.ndarray:
+    """A copy of `frame` with the detections and the hunter's aim drawn on it."""
+    out = frame.copy()
+    draw_detections(out, detections)
+    draw_aim(out, point)
+    return out

@@ -1,0 +1,143 @@
+"""25x25 training patches for the hunter, cut from farm-world frames exactly as the detector sees them.
+
+Each sampled frame gets random lighting and noise, is resized to a few random pyramid scales with
+the detector's own resize, and every window on a 3-pixel grid is labelled from the world's boxes:
+- an animal class when one animal fills 35-95% of the window's height, its centre near the window's
+  centre and at least half of it visible (windows of two species at once are left out);
+- terrain when every animal touching the window is far off-centre, tiny, or so big that the window
+  shows only a part of it;
+- left out otherwise (the ambiguous zone in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.detect import WINDOW, pyramid_level
+from engine.errors import SaviourError
+from engine.models.hunter import HUNTER_LABELS
+from realtime.world import FarmWorld, apply_lighting
+
+FILL = (0.38, 0.95)        # animal height / window side for a positive
+CENTRE_TOLERANCE = 0.22    # |animal centre - window centre| / window side, per axis, for a positive
+OFF_CENTRE = 0.36          # beyond this (or tinier than TINY) an animal does not make a window an animal
+TINY = 0.25
+HUGE = 1.0                 # an animal this much taller than the window shows only a part: terrain
+MIN_VISIBLE = 0.5
+GRID = 3
+
+
+def label_windows(xy: np.ndarray, animals, fx: float, fy: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class index per window (top-left `xy` in level pixels), -1 where the window is ambiguous, and
+    whether each window touches an animal (its terrain windows are the hard negatives)."""
+    terrain = HUNTER_LABELS.index("terrain")
+    labels = np.full(len(xy), terrain)
+    positive_class = np.full(len(xy), -1)
+    ambiguous = np.zeros(len(xy), bool)
+    near = np.zeros(len(xy), bool)
+    centre = xy + WINDOW / 2
+    for animal in animals:
+        x0, y0, x1, y1 = animal.xyxy
+        box = np.array([x0 / fx, y0 / fy, x1 / fx, y1 / fy])
+        fill = (box[3] - box[1]) / WINDOW
+        offset = np.abs((box[:2] + box[2:]) / 2 - centre) / WINDOW
+        touches = np.all((box[:2] < xy + WINDOW) & (box[2:] > xy), axis=1)
+        positive = (FILL[0] <= fill <= FILL[1]) & np.all(offset <= CENTRE_TOLERANCE, axis=1)
+        if animal.visible >= MIN_VISIBLE:
+            cls = HUNTER_LABELS.index(animal.label)
+            ambiguous |= positive & (positive_class >= 0) & (positive_class != cls)
+            positive_class = np.where(positive & (positive_class < 0), cls, positive_class)
+        else:
+            ambiguous |= positive
+        far = (offset.max(axis=1) > OFF_CENTRE) | (fill < TINY) | (fill > HUGE)
+        ambiguous |= touches & ~far & ~positive
+        near |= touches
+    labels = np.where(positive_class >= 0, positive_class, labels)
+    labels[ambiguous] = -1
+    return labels, near
+
+
+def random_lighting(rng: np.random.Generator) -> dict:
+    return {"brightness": rng.uniform(0.6, 1.3), "tint": tuple(rng.uniform(0.88, 1.12, 3)),
+            "noise": rng.uniform(0, 8) if rng.random() < 0.6 else 0.0}
+
+
+def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_frame: int = 4,
+                  terrain_ratio: float = 1.0, seed: int = 0, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Sample labelled patches from farm worlds.
+
+    Returns (N x 25 x 25 x 3 uint8 BGR patches, N class indices into HUNTER_LABELS). Terrain windows
+    touching an animal (the hard cases) and the other terrain windows are each subsampled to
+    `terrain_ratio` times the animal windows.
+    """
+    rng = np.random.default_rng(seed)
+    patches, labels = [], []
+    for world_seed in seeds:
+        world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 7)), pigs=int(rng.integers(1, 5)),
+                          pandas=int(rng.integers(1, 3)))
+        for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
+            frame, animals = world.render(int(i))
+            frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+            for scale in np.exp(rng.uniform(np.log(0.04), np.log(0.8), scales_per_frame)):
+                level = pyramid_level(frame, scale)
+                if level is not None:
+                    _sample_level(*level, animals, rng, terrain_ratio, patches, labels)
+        if progress is not None:
+            progress.update(1)
+    return np.concatenate(patches), np.concatenate(labels)
+
+
+def _sample_level(image, factors, animals, rng, terrain_ratio, patches, labels):
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h - WINDOW + 1:GRID, 0:w - WINDOW + 1:GRID]
+    offset = rng.integers(0, GRID, 2)
+    xy = np.stack([xs.ravel(), ys.ravel()], 1) + offset
+    xy = xy[(xy[:, 0] <= w - WINDOW) & (xy[:, 1] <= h - WINDOW)]
+    label, near = label_windows(xy, animals, *factors)
+    terrain = HUNTER_LABELS.index("terrain")
+    animal_idx = np.flatnonzero((label >= 0) & (label != terrain))
+    hard_idx = np.flatnonzero((label == terrain) & near)
+    easy_idx = np.flatnonzero((label == terrain) & ~near)
+    n_terrain = max(2, int(terrain_ratio * len(animal_idx)))
+    hard = rng.choice(hard_idx, min(len(hard_idx), n_terrain), replace=False)
+    easy = rng.choice(easy_idx, min(len(easy_idx), n_terrain), replace=False)
+    chosen = np.concatenate([animal_idx, hard, easy]).astype(np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(image, (WINDOW, WINDOW, 3))[..., 0, :, :, :]
+    patches.append(windows[xy[chosen, 1], xy[chosen, 0]].copy())
+    labels.append(label[chosen])
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
+def folder_patches(root: str | Path, size: int = WINDOW) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Load an ImageFolder (one subfolder per class) as size x size BGR patches.
+
+    Returns (patches, class indices, class names). Folders named after the hunter's classes keep the
+    hunter's class order; other names are sorted.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise SaviourError(f"{root}: no such folder of class subfolders")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise SaviourError(f"{root}: expected at least two class subfolders, found {classes or 'none'}")
+    if set(classes) <= set(HUNTER_LABELS):
+        classes = list(HUNTER_LABELS)
+    patches, labels = [], []
+    for index, name in enumerate(classes):
+        files = sorted(f for f in (root / name).glob("*") if f.suffix.lower() in IMAGE_SUFFIXES) \
+            if (root / name).is_dir() else []
+        for file in files:
+            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SaviourError(f"{file}: not a readable image")
+            patches.append(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+            labels.append(index)
+    if not patches:
+        raise SaviourError(f"{root}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in its class subfolders")
+    return np.stack(patches), np.array(labels), tuple(classes)

@@ -1,0 +1,93 @@
+"""Writing H.264 MP4 files that play in a browser, without leaving half-written files behind.
+
+OpenCV's pip wheel has no H.264 encoder, so frames go through PyAV (libx264, yuv420p). The file is
+written under a temporary name beside the target and renamed only when it is complete.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from engine.errors import SaviourError
+
+
+def prepare_output(path: str | Path) -> Path:
+    """Create the output's folder if needed and check it can be written; raise SaviourError if not."""
+    path = Path(path)
+    if path.is_dir():
+        raise SaviourError(f"{path}: is a folder; give a file name such as {path / 'out.mp4'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(f".{path.name}.probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise SaviourError(f"{path.parent}: cannot write output there ({error.strerror or error})") from None
+    return path
+
+
+class Mp4Writer:
+    """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
+
+    The file appears under its final name only when the writer closes without an error.
+
+    Example:
+        >>> with Mp4Writer("out/detect.mp4", fps=30) as video:
+        ...     video.write(frame_bgr)
+    """
+
+    def __init__(self, path: str | Path, fps: float = 30.0, crf: int = 23):
+        self.path = prepare_output(path)
+        self.fps, self.crf = fps, crf
+        self._tmp = self.path.with_name(f".{self.path.name}.part")
+        self._container = self._stream = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        # yuv420p needs even sides; drop a last odd row or column.
+        frame = frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
+        if self._container is None:
+            self._open(frame.shape[1], frame.shape[0])
+        packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        for packet in self._stream.encode(packet_frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def _open(self, width: int, height: int) -> None:
+        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(self.crf), "preset": "veryfast", "movflags": "+faststart"}
+
+    def close(self) -> Path:
+        """Finish the file and move it to its final name."""
+        if self._container is None:
+            raise SaviourError(f"{self.path}: no frames to write")
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._tmp.replace(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except (av.FFmpegError, OSError):
+                pass
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "Mp4Writer":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()

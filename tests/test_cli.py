@@ -1,0 +1,112 @@
+import subprocess
+import sys
+
+import av
+import cv2
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from realtime.cli import build_parser, main
+
+SUBCOMMANDS = ["detect", "train-hunter", "evaluate", "bench"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_lists_subcommands_and_module_entry_point_is_the_same_cli():
+    result = subprocess.run([sys.executable, "-m", "realtime", "--help"], capture_output=True, text=True, check=True)
+    for name in SUBCOMMANDS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_has_help_with_examples(name):
+    help_text = build_parser()._subparsers._group_actions[0].choices[name].format_help()
+    assert "examples:" in help_text and f"saviour {name}" in help_text and "--device" in help_text
+
+
+def test_detect_writes_a_browser_playable_h264_video(tmp_path, capsys):
+    out = tmp_path / "nested" / "hunter.mp4"
+    code, stdout, _ = run(capsys, "detect", "--source", "world", "--frames", "6", "--out", str(out), "--device", "cpu")
+    assert code == 0 and out.exists()
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 6
+    assert list(tmp_path.rglob("*.part")) == []
+
+
+def test_detect_reads_a_video_file(tmp_path, capsys):
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for _ in range(4):
+        writer.write(np.full((120, 160, 3), 90, np.uint8))
+    writer.release()
+    out = tmp_path / "clip_hunter.mp4"
+    code, _, _ = run(capsys, "detect", "--source", str(clip), "--out", str(out), "--device", "cpu")
+    assert code == 0 and out.exists()
+
+
+def bad_weights(tmp_path):
+    path = tmp_path / "resnet.pt"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--source", "missing.mp4"], "missing.mp4: no such video file"),
+    (["--source", "TEXT"], "cannot read it as a video"),
+    (["--stride", "0"], "stride"),
+    (["--scales", "0.5,-0.25"], "scales"),
+    (["--threshold", "1.5"], "threshold"),
+    (["--weights", "RESNET"], "do not fit the hunter architecture"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, extra, message):
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video")
+    extra = [str(text) if v == "TEXT" else bad_weights(tmp_path) if v == "RESNET" else v for v in extra]
+    out = tmp_path / "out" / "result.mp4"
+    code, _, err = run(capsys, "detect", "--out", str(out), "--device", "cpu", *extra)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.rglob("*.part"))
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(capsys, "detect", "--frames", "2", "--out", str(blocker / "x.mp4"), "--device", "cpu")
+    assert code == 2 and "cannot write output" in err
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = run(capsys, "detect", "--frames", "2", "--out", str(tmp_path / "x.mp4"), "--device", "cuda")
+    assert code == 2 and "CUDA is not available" in err
+
+
+def test_train_hunter_on_an_image_folder(tmp_path, capsys, rng):
+    for name, colour in [("chicken", (240, 240, 240)), ("pig", (160, 160, 240)), ("terrain", (40, 120, 70))]:
+        (tmp_path / "patches" / name).mkdir(parents=True)
+        for k in range(12):
+            image = np.clip(np.array(colour) + rng.normal(0, 10, (30, 30, 3)), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(tmp_path / "patches" / name / f"{k}.png"), image)
+    out = tmp_path / "mine.pt"
+    code, stdout, _ = run(capsys, "train-hunter", "--patches", str(tmp_path / "patches"), "--epochs", "2",
+                          "--out", str(out), "--device", "cpu")
+    assert code == 0 and "held-out accuracy" in stdout
+    assert (tmp_path / "mine.pt.sha256").exists()
+    from engine.models import load_classifier
+    assert load_classifier(out, device="cpu").labels == ("chicken", "pig", "panda", "terrain")
+
+
+def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
+    code, _, err = run(capsys, "train-hunter", "--patches", str(tmp_path / "nope"), "--out", str(tmp_path / "h.pt"))
+    assert code == 2 and "no such folder" in err and not (tmp_path / "h.pt").exists()

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from engine.detect import HunterDetector, aim, default_scales
+from engine.detections import Detections
+from engine.errors import SaviourError
+from engine.models import HUNTER_LABELS, load_classifier
+from realtime.evaluate import CONDITIONS, evaluate_detector
+from realtime.world import FarmWorld
+
+EVAL_SEED = 1001   # never used for training (training worlds are seeds 0..79)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return HunterDetector(load_classifier("hunter", device="cpu"))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"stride": 0}, "stride"),
+    ({"stride": 4}, "stride"),
+    ({"threshold": 1.0}, "threshold"),
+    ({"threshold": 0.0}, "threshold"),
+    ({"scales": (0.5, -0.25)}, "scales"),
+    ({"scales": ()}, "scales"),
+])
+def test_bad_settings_are_refused(kwargs, message, random_hunter):
+    with pytest.raises(SaviourError, match=message):
+        HunterDetector(random_hunter, **kwargs)
+
+
+def test_default_scales_cover_small_and_large_animals():
+    scales = default_scales(360)
+    assert scales[0] * 20 / 25 >= 0.5            # a 20-px animal fills at least half a window
+    assert scales[-1] * 180 / 25 <= 0.95         # a half-frame animal still fits a window
+    assert all(b / a == pytest.approx(0.5) for a, b in zip(scales, scales[1:]))
+
+
+def detections(boxes, names):
+    ids = np.array([HUNTER_LABELS.index(n) for n in names], np.int64)
+    return Detections(np.array(boxes, np.float32).reshape(-1, 4), ids, np.ones(len(ids), np.float32), HUNTER_LABELS)
+
+
+def test_aim_is_the_mean_of_chicken_centres():
+    found = detections([[0, 0, 10, 10], [20, 0, 30, 10], [100, 100, 120, 120]], ["chicken", "chicken", "pig"])
+    assert aim(found) == (15.0, 5.0)
+
+
+def test_aim_is_none_without_chickens():
+    assert aim(detections([[0, 0, 10, 10]], ["pig"])) is None
+    assert aim(Detections.empty(HUNTER_LABELS)) is None
+
+
+def test_batch_gives_the_same_detections_as_single_frames(detector):
+    world = FarmWorld(seed=EVAL_SEED)
+    frames = [world.render(i)[0] for i in range(3)]
+    for single, batched in zip((detector(f) for f in frames), detector(frames)):
+        np.testing.assert_allclose(single.xyxy, batched.xyxy, atol=1e-3)
+        assert list(single.class_id) == list(batched.class_id)
+
+
+def test_tiny_frame_gives_no_detections(detector):
+    assert len(detector(np.zeros((12, 16, 3), np.uint8))) == 0
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_recall_and_precision_on_an_unseen_world(condition, detector):
+    result = evaluate_detector(detector, seed=EVAL_SEED, frames=300, **CONDITIONS[condition])
+    for species in ("chicken", "pig"):
+        tally = result.tallies[species]
+        assert tally.to_find > 50
+        assert tally.recall >= 0.95, f"{species} recall {tally.recall:.3f}"
+        assert tally.precision >= 0.95, f"{species} precision {tally.precision:.3f}"

@@ -1,0 +1,43 @@
+"""The dense pass must give every window exactly what the notebook's crop-by-crop loop gives it."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.models import load_classifier
+
+
+def loop_probabilities(classifier, level, dy, dx, rows, cols):
+    out = np.zeros((len(classifier.labels), rows, cols), np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            y, x = 9 * r + dy, 9 * c + dx
+            crop = level[:, :, y:y + WINDOW, x:x + WINDOW]
+            out[:, r, c] = classifier(crop).softmax(1)[0].numpy()
+    return out
+
+
+@pytest.mark.parametrize("weights", ["random", "shipped"])
+@pytest.mark.parametrize("stride", [9, 3])
+def test_dense_windows_match_per_window_loop(weights, stride, random_hunter, rng):
+    classifier = random_hunter if weights == "random" else load_classifier("hunter", device="cpu")
+    detector = HunterDetector(classifier, stride=stride)
+    image = rng.integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    level = bgr_to_tensor([image], torch.device("cpu")).contiguous()
+    with torch.no_grad():
+        dense, offsets = detector.dense_probabilities(level)
+        assert len(offsets) == (9 // stride) ** 2
+        for k, (dy, dx) in enumerate(offsets):
+            rows, cols = dense.shape[2], dense.shape[3]
+            assert 9 * (rows - 1) + dy + WINDOW <= level.shape[2]
+            expected = loop_probabilities(classifier, level, dy, dx, rows, cols)
+            np.testing.assert_allclose(dense[k].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dense_grid_covers_every_window_position(random_hunter):
+    level = torch.rand(1, 3, 61, 83)
+    with torch.no_grad():
+        dense, _ = HunterDetector(random_hunter).dense_probabilities(level)
+    # positions 0, 9, ... while a full 25-px window fits
+    assert dense.shape[2:] == ((61 - WINDOW) // 9 + 1, (83 - WINDOW) // 9 + 1)
