@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ NATIVE_STRIDE = 9
 # ANIMAL_FILL of a window at some level, inside the trained range with a margin.
 ANIMAL_FILL = (0.55, 0.9)
 LEVEL_RATIO = 0.5
+BORDER = 12         # replicated pixels around each level: half a window
 BOX_FRACTION = 0.6   # a window's detection box: its central part, about where the animal sits
 GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
 
@@ -39,14 +41,28 @@ def default_scales(height: int, min_size: float = 20, max_fraction: float = 0.5)
     return tuple(scales)
 
 
-def pyramid_level(frame: np.ndarray, scale: float):
-    """Resize a frame by `scale` (area interpolation); returns (image, (fx, fy)) with fx, fy the frame
-    pixels per level pixel, or None when the level is smaller than one window."""
+class Level(NamedTuple):
+    """One pyramid level: the padded image and how its pixels map to the frame's."""
+
+    image: np.ndarray
+    fx: float    # frame pixels per level pixel
+    fy: float
+
+    def to_frame(self, xy):
+        """Level pixel coordinates (padded image) to frame pixel coordinates."""
+        return (xy - BORDER) * np.array([self.fx, self.fy])
+
+
+def pyramid_level(frame: np.ndarray, scale: float) -> Level | None:
+    """Resize a frame by `scale` (area interpolation) and pad it by BORDER replicated pixels, so
+    windows can centre on animals at the frame's edge; None when smaller than one window."""
     height, width = frame.shape[:2]
     size = (round(width * scale), round(height * scale))
     if min(size) < WINDOW:
         return None
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), (width / size[0], height / size[1])
+    image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    image = cv2.copyMakeBorder(image, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_REPLICATE)
+    return Level(image, width / size[0], height / size[1])
 
 
 def bgr_to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -105,39 +121,39 @@ class HunterDetector:
         batch = [frames] if single else list(frames)
         if not batch:
             return []
-        with torch.inference_mode():
-            windows = self.windows(batch)
+        windows = self.windows(batch)
         found = [self._group(windows, k) for k in range(len(batch))]
         return found[0] if single else found
 
+    @torch.inference_mode()
     def windows(self, frames: list[np.ndarray]) -> _Windows:
         """Every window above threshold in a batch of same-sized frames."""
         height, width = frames[0].shape[:2]
         parts = []
         for scale in self.scales_for(height):
-            resized = [pyramid_level(f, scale) for f in frames]
-            if resized[0] is not None:
-                level = bgr_to_tensor([image for image, _ in resized], self.device)
-                parts.append(self._level_windows(level, *resized[0][1]))
+            levels = [pyramid_level(f, scale) for f in frames]
+            if levels[0] is not None:
+                batch = bgr_to_tensor([level.image for level in levels], self.device)
+                parts.append(self._level_windows(batch, levels[0]))
         if not parts:
             empty = np.zeros(0)
             return _Windows(empty.astype(np.int64), np.zeros((0, 2)), empty, empty.astype(np.int64), empty)
         return _Windows(*(np.concatenate(column) for column in zip(*parts)))
 
-    def _level_windows(self, level: torch.Tensor, fx: float, fy: float):
-        probs, offsets = self.dense_probabilities(level)
+    def _level_windows(self, batch: torch.Tensor, level: Level):
+        probs, offsets = self.dense_probabilities(batch)
         if self._background is not None:
             probs[:, self._background] = 0
         score, class_id = probs.max(dim=1)
-        n, s, r, c = torch.nonzero(score.view(len(level), len(offsets), *score.shape[1:]) > self.threshold,
+        n, s, r, c = torch.nonzero(score.view(len(batch), len(offsets), *score.shape[1:]) > self.threshold,
                                    as_tuple=True)
         flat = n * len(offsets) + s
         cls = class_id[flat, r, c]
         row, col = (grid[flat, cls, r, c] for grid in _neighbourhood_centroids(probs))
-        shift = torch.as_tensor(offsets, device=level.device, dtype=row.dtype)[s]
-        xy = torch.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1).double()
-        xy = (xy * torch.tensor([fx, fy], dtype=torch.float64, device=level.device)).cpu().numpy()
-        side = np.full(len(xy), WINDOW * math.sqrt(fx * fy))
+        shift = torch.as_tensor(offsets, device=batch.device, dtype=row.dtype)[s]
+        xy = torch.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1)
+        xy = level.to_frame(xy.double().cpu().numpy())
+        side = np.full(len(xy), WINDOW * math.sqrt(level.fx * level.fy))
         return n.cpu().numpy(), xy, side, cls.cpu().numpy(), score[flat, r, c].cpu().numpy()
 
     def dense_probabilities(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
@@ -161,13 +177,16 @@ class HunterDetector:
         centre = windows.xy[mine] + side[:, None] / 2
         half = side[:, None] * BOX_FRACTION / 2
         boxes = np.concatenate([centre - half, centre + half], 1)
-        groups = [_cluster(boxes[same], windows.score[mine][same]) + (c,)
-                  for c in np.unique(windows.class_id[mine]) for same in [windows.class_id[mine] == c]]
-        xyxy = np.concatenate([g[0] for g in groups]).astype(np.float32)
-        score = np.concatenate([g[1] for g in groups]).astype(np.float32)
-        class_id = np.concatenate([np.full(len(g[0]), g[2], np.int64) for g in groups])
+        classes, scores = windows.class_id[mine], windows.score[mine]
+        xyxy, score, class_id = [], [], []
+        for c in np.unique(classes):
+            merged, best = _cluster(boxes[classes == c], scores[classes == c])
+            xyxy.append(merged)
+            score.append(best)
+            class_id.append(np.full(len(best), c, np.int64))
+        xyxy, score, class_id = np.concatenate(xyxy).astype(np.float32), np.concatenate(score), np.concatenate(class_id)
         order = np.argsort(-score, kind="stable")
-        return Detections(xyxy[order], class_id[order], score[order], self.labels)
+        return Detections(xyxy[order], class_id[order], score[order].astype(np.float32), self.labels)
 
 
 def _neighbourhood_centroids(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -186,17 +205,18 @@ def _cluster(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Greedy clustering: the best remaining box takes every box overlapping it; a cluster's box is the
     score-weighted mean of its members, its score their maximum."""
     remaining = np.argsort(-scores, kind="stable")
+    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
     merged, best = [], []
     while len(remaining):
         top = boxes[remaining[0]]
         lo, hi = np.maximum(top[:2], boxes[remaining, :2]), np.minimum(top[2:], boxes[remaining, 2:])
         inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-        area = np.prod(boxes[remaining, 2:] - boxes[remaining, :2], axis=1)
-        members = inter / np.minimum(area, area[0]) > GROUP_OVERLAP
-        weights = scores[remaining[members]]
-        merged.append((boxes[remaining[members]] * weights[:, None]).sum(0) / weights.sum())
+        overlapping = inter / np.minimum(area[remaining], area[remaining[0]]) > GROUP_OVERLAP
+        members = remaining[overlapping]
+        weights = scores[members]
+        merged.append((boxes[members] * weights[:, None]).sum(0) / weights.sum())
         best.append(weights.max())
-        remaining = remaining[~members]
+        remaining = remaining[~overlapping]
     return np.array(merged), np.array(best)
 
 

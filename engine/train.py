@@ -17,7 +17,7 @@ def patches_to_tensor(patches_bgr: np.ndarray, device: torch.device) -> torch.Te
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
         batch_size: int = 256, lr: float = 3e-3, seed: int = 0, progress=None) -> list[float]:
-    """Train `model` with Adam and a cosine schedule, class-balanced loss and random horizontal flips.
+    """Train `model` with Adam, a one-cycle schedule, class-balanced loss and random flips and gains.
 
     Returns the mean training loss per epoch. `progress`, if given, is updated once per batch.
     """
@@ -37,9 +37,7 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
         total = 0.0
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
-            batch = x[idx]
-            flip = torch.rand(len(idx), generator=generator).to(device) < 0.5
-            batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
+            batch = _augment(x[idx], generator)
             loss = F.cross_entropy(model(batch), y[idx], weight=weight)
             optimiser.zero_grad()
             loss.backward()
@@ -51,6 +49,16 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
         history.append(total / len(y))
     model.eval()
     return history
+
+
+def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random horizontal flips, brightness (x0.75-1.25) and colour balance (x0.93-1.07 per channel)."""
+    n = len(batch)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
+    gain = 0.75 + 0.5 * torch.rand(n, 1, 1, 1, generator=generator)
+    balance = 0.93 + 0.14 * torch.rand(n, 3, 1, 1, generator=generator)
+    batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
+    return (batch * (gain * balance).to(batch.device)).clamp_(0, 1)
 
 
 @torch.no_grad()

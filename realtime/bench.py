@@ -50,7 +50,7 @@ def detector_fps(detector: HunterDetector, frames: list, batch: int) -> float:
 def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
     """(windows per frame, dense windows/s, per-window-loop windows/s) on the same windows and network."""
     levels = [lv for lv in (pyramid_level(frame, s) for s in detector.scales_for(frame.shape[0])) if lv]
-    tensors = [bgr_to_tensor([image], detector.device).contiguous() for image, _ in levels]
+    tensors = [bgr_to_tensor([level.image], detector.device).contiguous() for level in levels]
     corners = [(t, y, x) for t in tensors
                for y in range(0, t.shape[2] - WINDOW + 1, 9) for x in range(0, t.shape[3] - WINDOW + 1, 9)]
     with torch.inference_mode():

@@ -17,16 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.detect import WINDOW, pyramid_level
+from engine.detect import BORDER, WINDOW, pyramid_level
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_LABELS
 from realtime.world import FarmWorld, apply_lighting
 
 FILL = (0.38, 0.95)        # animal height / window side for a positive
 CENTRE_TOLERANCE = 0.22    # |animal centre - window centre| / window side, per axis, for a positive
-OFF_CENTRE = 0.36          # beyond this (or tinier than TINY) an animal does not make a window an animal
+OFF_CENTRE = 0.4          # beyond this (or tinier than TINY) an animal does not make a window an animal
 TINY = 0.25
-HUGE = 1.0                 # an animal this much taller than the window shows only a part: terrain
+HUGE = 1.2                 # an animal this much taller than the window shows only a part: terrain
 MIN_VISIBLE = 0.5
 GRID = 3
 
@@ -85,19 +85,20 @@ def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_f
             for scale in np.exp(rng.uniform(np.log(0.04), np.log(0.8), scales_per_frame)):
                 level = pyramid_level(frame, scale)
                 if level is not None:
-                    _sample_level(*level, animals, rng, terrain_ratio, patches, labels)
+                    _sample_level(level, animals, rng, terrain_ratio, patches, labels)
         if progress is not None:
             progress.update(1)
     return np.concatenate(patches), np.concatenate(labels)
 
 
-def _sample_level(image, factors, animals, rng, terrain_ratio, patches, labels):
+def _sample_level(level, animals, rng, terrain_ratio, patches, labels):
+    image = level.image
     h, w = image.shape[:2]
     ys, xs = np.mgrid[0:h - WINDOW + 1:GRID, 0:w - WINDOW + 1:GRID]
     offset = rng.integers(0, GRID, 2)
     xy = np.stack([xs.ravel(), ys.ravel()], 1) + offset
     xy = xy[(xy[:, 0] <= w - WINDOW) & (xy[:, 1] <= h - WINDOW)]
-    label, near = label_windows(xy, animals, *factors)
+    label, near = label_windows(xy - BORDER, animals, level.fx, level.fy)
     terrain = HUNTER_LABELS.index("terrain")
     animal_idx = np.flatnonzero((label >= 0) & (label != terrain))
     hard_idx = np.flatnonzero((label == terrain) & near)
