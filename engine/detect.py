@@ -53,16 +53,32 @@ class Level(NamedTuple):
         return (xy - BORDER) * np.array([self.fx, self.fy])
 
 
-def pyramid_level(frame: np.ndarray, scale: float) -> Level | None:
+def pyramid_level(frame: np.ndarray, scale: float, source: Level | None = None) -> Level | None:
     """Resize a frame by `scale` (area interpolation) and pad it by BORDER replicated pixels, so
-    windows can centre on animals at the frame's edge; None when smaller than one window."""
+    windows can centre on animals at the frame's edge; None when smaller than one window.
+
+    With `source`, a larger level of the same frame, the smaller level is resized from it, which is
+    several times cheaper than resizing the full frame again.
+    """
     height, width = frame.shape[:2]
     size = (round(width * scale), round(height * scale))
     if min(size) < WINDOW:
         return None
-    image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    start = frame if source is None else source.image[BORDER:-BORDER, BORDER:-BORDER]
+    image = cv2.resize(start, size, interpolation=cv2.INTER_AREA)
     image = cv2.copyMakeBorder(image, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_REPLICATE)
     return Level(image, width / size[0], height / size[1])
+
+
+def pyramid(frame: np.ndarray, scales) -> list[Level]:
+    """The levels of `frame` at `scales` (largest first) that hold at least one window."""
+    levels = []
+    for scale in sorted(scales, reverse=True):
+        level = pyramid_level(frame, scale, levels[-1] if levels else None)
+        if level is None:
+            break
+        levels.append(level)
+    return levels
 
 
 def bgr_to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -128,13 +144,11 @@ class HunterDetector:
     @torch.inference_mode()
     def windows(self, frames: list[np.ndarray]) -> _Windows:
         """Every window above threshold in a batch of same-sized frames."""
-        height, width = frames[0].shape[:2]
+        per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
         parts = []
-        for scale in self.scales_for(height):
-            levels = [pyramid_level(f, scale) for f in frames]
-            if levels[0] is not None:
-                batch = bgr_to_tensor([level.image for level in levels], self.device)
-                parts.append(self._level_windows(batch, levels[0]))
+        for levels in zip(*per_frame):
+            batch = bgr_to_tensor([level.image for level in levels], self.device)
+            parts.append(self._level_windows(batch, levels[0]))
         if not parts:
             empty = np.zeros(0)
             return _Windows(empty.astype(np.int64), np.zeros((0, 2)), empty, empty.astype(np.int64), empty)

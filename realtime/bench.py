@@ -7,7 +7,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid_level
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
 from realtime.world import FarmWorld
 
@@ -48,18 +48,24 @@ def detector_fps(detector: HunterDetector, frames: list, batch: int) -> float:
 
 
 def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
-    """(windows per frame, dense windows/s, per-window-loop windows/s) on the same windows and network."""
-    levels = [lv for lv in (pyramid_level(frame, s) for s in detector.scales_for(frame.shape[0])) if lv]
-    tensors = [bgr_to_tensor([level.image], detector.device).contiguous() for level in levels]
-    corners = [(t, y, x) for t in tensors
-               for y in range(0, t.shape[2] - WINDOW + 1, 9) for x in range(0, t.shape[3] - WINDOW + 1, 9)]
-    with torch.inference_mode():
-        dense = _timed(lambda: detector.windows([frame]), 20, detector.device)
-        subset = corners[:LOOP_WINDOWS]
+    """(windows per frame, dense windows/s, per-window-loop windows/s) on the same windows and network.
 
-        def loop():
-            for t, y, x in subset:
-                detector.classifier(t[:, :, y:y + WINDOW, x:x + WINDOW]).softmax(1)
+    The loop works as the source notebook did: cut each window from the (resized) image, convert it
+    to a tensor and classify it on its own.
+    """
+    levels = pyramid(frame, detector.scales_for(frame.shape[0]))
+    corners = [(level.image, y, x) for level in levels
+               for y in range(0, level.image.shape[0] - WINDOW + 1, 9)
+               for x in range(0, level.image.shape[1] - WINDOW + 1, 9)]
+    subset = corners[:LOOP_WINDOWS]
+
+    def loop():
+        for image, y, x in subset:
+            crop = bgr_to_tensor([image[y:y + WINDOW, x:x + WINDOW]], detector.device)
+            detector.classifier(crop).softmax(1)
+
+    dense = _timed(lambda: detector.windows([frame]), 20, detector.device)
+    with torch.inference_mode():
         looped = _timed(loop, 1, detector.device)
     return len(corners), len(corners) / dense, len(subset) / looped
 

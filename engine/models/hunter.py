@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 HUNTER_LABELS = ("chicken", "pig", "panda", "terrain")
@@ -38,13 +37,11 @@ class Hunter(nn.Module):
     def dense_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of every 25x25 window at stride 9 of a larger image, N x C x H' x W'.
 
-        The fully connected head is applied as 1x1 convolutions, so window (r, c), which covers
-        input pixels [9r, 9r + 25) x [9c, 9c + 25), gets exactly the logits `forward` gives its crop.
+        The fully connected head is applied at every feature-map position, so window (r, c), which
+        covers input pixels [9r, 9r + 25) x [9c, 9c + 25), gets exactly the logits `forward` gives its crop.
         """
-        h = self.features(_standardise(x))
-        for layer in self.head:
-            h = F.conv2d(h, layer.weight[:, :, None, None], layer.bias) if isinstance(layer, nn.Linear) else layer(h)
-        return h
+        features = self.features(_standardise(x))
+        return self.head(features.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 def _standardise(x: torch.Tensor) -> torch.Tensor:
