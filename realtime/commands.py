@@ -19,7 +19,6 @@ from realtime.patches import folder_patches, world_patches
 from realtime.sources import open_source
 from realtime.video import Mp4Writer, prepare_output
 
-TRAIN_SEEDS_FROM = 0            # training worlds are seeds 0 .. --worlds - 1
 VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
 
@@ -52,7 +51,7 @@ def train_hunter(args: argparse.Namespace) -> None:
     else:
         classes = None
         with tqdm(total=args.worlds + len(VALIDATION_SEEDS), desc="patches", unit="world") as bar:
-            train_x, train_y = world_patches(range(TRAIN_SEEDS_FROM, args.worlds), seed=args.seed, progress=bar)
+            train_x, train_y = world_patches(range(args.worlds), seed=args.seed, progress=bar)
             test_x, test_y = world_patches(VALIDATION_SEEDS, seed=args.seed + 1, progress=bar)
     torch.manual_seed(args.seed)
     model = (Hunter(classes) if classes else Hunter()).to(device)

@@ -47,19 +47,19 @@ class Evaluation:
 
     def add(self, detections, animals, min_height: float, min_visible: float = 0.5) -> None:
         self.frames += 1
-        centres = detections.centers
         names = np.array(detections.names)
         for species in SPECIES:
+            centres = detections.centers[names == species]
             mine = [a for a in animals if a.label == species]
-            counted = [a for a in mine if a.height >= min_height and a.visible >= min_visible]
-            hits = [_inside(centres[names == species], a.xyxy) for a in mine]
+            counted = np.array([a.height >= min_height and a.visible >= min_visible for a in mine], bool)
+            hits = np.array([_inside(centres, a.xyxy) for a in mine]).reshape(len(mine), len(centres))
+            on_counted = hits[counted].any(axis=0)
+            on_none = ~hits.any(axis=0)
             tally = self.tallies[species]
-            tally.to_find += len(counted)
-            tally.found += sum(bool(h.any()) for a, h in zip(mine, hits) if a in counted)
-            on_any = np.any(hits, axis=0) if hits else np.zeros((names == species).sum(), bool)
-            on_counted = np.any([h for a, h in zip(mine, hits) if a in counted], axis=0) if counted else on_any & False
+            tally.to_find += int(counted.sum())
+            tally.found += int(hits[counted].any(axis=1).sum())
             tally.correct += int(on_counted.sum())
-            tally.detected += int(on_counted.sum() + (~on_any).sum())
+            tally.detected += int(on_counted.sum() + on_none.sum())
 
 
 def _inside(points: np.ndarray, xyxy) -> np.ndarray:

@@ -17,7 +17,6 @@ class Source:
 
     fps: float = 30.0
     frames: int | None = None
-    name: str = "source"
 
     def __iter__(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
@@ -28,7 +27,7 @@ class WorldSource(Source):
 
     def __init__(self, seed: int = 0, frames: int | None = 300, size=(640, 360), **world_options):
         self.world = FarmWorld(seed=seed, size=size, frames=frames, **world_options)
-        self.frames, self.fps, self.name = frames, self.world.fps, f"world(seed={seed})"
+        self.frames, self.fps = frames, self.world.fps
 
     def __iter__(self):
         for frame, _ in self.world:
@@ -52,7 +51,6 @@ class VideoFileSource(Source):
         capture.release()
         known = count if count > 0 else None
         self.frames = min(frames, known) if frames is not None and known else (frames or known)
-        self.name = self.path.name
 
     def __iter__(self):
         capture = cv2.VideoCapture(str(self.path))
