@@ -6,6 +6,8 @@ import argparse
 import sys
 import textwrap
 
+from blocks.generate import METHODS
+from blocks.library import PURPOSES
 from engine.device import DEVICE_CHOICES
 from engine.errors import SaviourError
 from realtime import commands
@@ -19,6 +21,16 @@ def _scales(text: str) -> tuple[float, ...]:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.7,0.35, got {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        if "/" in text:
+            top, bottom = text.split("/")
+            return float(top) / float(bottom)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a number such as -0.25 or -64/255, got {text!r}") from None
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=1001, help="world seed for detection (default: 1001)")
     evaluate.add_argument("--frames", type=int, default=300, help="frames to evaluate (default: 300)")
     _add_detector(evaluate)
+
+    blocks = sub.add_parser("blocks", help="make and inspect adversarial block libraries",
+                            description="Make and inspect adversarial block libraries.")
+    blocks_sub = blocks.add_subparsers(dest="blocks_command", metavar="ACTION", required=True)
+    generate = _subcommand(blocks_sub, "generate", "make a block and add it to a library folder", """
+        saviour blocks generate --purpose camouflage --target terrain --method eot --out blocks_lib/
+        saviour blocks generate --purpose panda-decoy --method sweep --eps=-64/255 --out blocks_lib/
+        """, commands.blocks_generate)
+    generate.prog = "saviour blocks generate"
+    generate.add_argument("--purpose", default="camouflage", choices=sorted(PURPOSES),
+                          help="camouflage (on chickens), ghost-chicken or panda-decoy (on empty ground)")
+    generate.add_argument("--target", default=None,
+                          help="class the hunter should see (camouflage: terrain or pig; default per purpose)")
+    generate.add_argument("--method", default="eot", choices=METHODS,
+                          help="sweep: the notebook's one FGSM step; eot: optimised over random placements")
+    generate.add_argument("--eps", type=_fraction, default=-0.25,
+                          help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
+    generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    generate.add_argument("--out", required=True, help="library folder (created, or extended if it exists)")
+    _add_device(generate)
 
     bench = _subcommand(sub, "bench", "benchmark the world, the detector and dense versus per-window scoring", """
         saviour bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,8 +12,8 @@ from tqdm import tqdm
 from engine.detect import HunterDetector, aim
 from engine.device import resolve_device
 from engine.errors import SaviourError
-from engine.models import Hunter, load_classifier, save_checkpoint
-from engine.train import accuracy, fit
+from engine.models import Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
+from engine.train import accuracy, fit, patches_to_tensor
 from realtime.evaluate import CONDITIONS, evaluate_detector
 from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches
@@ -89,3 +90,42 @@ def bench(args: argparse.Namespace) -> None:
     from realtime.bench import run_bench
 
     run_bench(frames=args.frames, device=resolve_device(args.device))
+
+
+BLOCK_SEEDS = range(100, 110)        # worlds the EOT optimiser places blocks on (the hunter never saw them)
+BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds the success rate is measured on
+
+
+def blocks_generate(args: argparse.Namespace) -> None:
+    from blocks.generate import DEFAULT_TARGET, check_target, generate_block
+    from blocks.library import PURPOSES, BlockLibrary
+
+    model = load_classifier("hunter", device=resolve_device(args.device))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    target = args.target or DEFAULT_TARGET[args.purpose]
+    check_target(args.purpose, target, model.labels)
+    if not -1 <= args.eps < 0:
+        raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
+    out = Path(args.out)
+    existing = out.is_dir() and any(out.iterdir())
+    library = BlockLibrary.load(out, model.labels, model.input_size) if existing else BlockLibrary([])
+    background = model.labels.index(PURPOSES[args.purpose])
+    device = next(model.parameters()).device
+    train_x, train_y = world_patches(BLOCK_SEEDS, frames_per_world=6, seed=args.seed)
+    test_x, test_y = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=args.seed + 1)
+    backgrounds = patches_to_tensor(train_x[train_y == background], device)
+    held_out = patches_to_tensor(test_x[test_y == background], device)
+    out.mkdir(parents=True, exist_ok=True)
+    plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
+    with tqdm(total=args.steps if args.method == "eot" else 0, desc="optimise", unit="step") as bar:
+        block = generate_block(model, args.purpose, target, args.method, backgrounds, held_out,
+                               file_sha256(shipped_weights("hunter")), eps=args.eps, steps=args.steps,
+                               seed=args.seed, plot_path=plot, progress=bar)
+    library.blocks = [b for b in library.blocks if b.file != block.file] + [block]
+    library.save(out)
+    print(f"{block.file}: {block.purpose} -> {block.target}, clean p = {block.clean_probability:.3f}, "
+          f"success under random placement {block.success_rate:.1%} ({len(held_out)} held-out windows)")
+    if plot is not None:
+        print(f"sweep plot: {plot}")
+    print(f"library {out}: {len(library)} block(s)")

@@ -1,0 +1,65 @@
+"""Making one block for a purpose, by the notebook's sweep or by the EOT optimiser, and measuring it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import torch
+
+from blocks.eot import optimise_block
+from blocks.library import PURPOSES, Block
+from blocks.sweep import plot_sweep, sweep_block
+from blocks.transforms import Placement, success_rate
+from engine.errors import SaviourError
+
+DEFAULT_TARGET = {"camouflage": "terrain", "ghost-chicken": "chicken", "panda-decoy": "panda"}
+METHODS = ("sweep", "eot")
+
+
+def check_target(purpose: str, target: str, labels) -> None:
+    """Camouflage must turn a chicken into something else; decoys must be seen as their animal."""
+    if target not in labels:
+        raise SaviourError(f"unknown target class {target!r} (known: {', '.join(labels)})")
+    if purpose == "camouflage" and target == "chicken":
+        raise SaviourError("a camouflage block must target another class than chicken (terrain or pig)")
+    if purpose != "camouflage" and target != DEFAULT_TARGET[purpose]:
+        raise SaviourError(f"a {purpose} block targets {DEFAULT_TARGET[purpose]}, not {target}")
+
+
+def generate_block(model, purpose: str, target: str, method: str, backgrounds: torch.Tensor,
+                   held_out: torch.Tensor, hunter_sha256: str, eps: float = -0.25, steps: int = 300,
+                   seed: int = 0, plot_path=None, progress=None) -> Block:
+    """Make one block and measure it on held-out background windows.
+
+    `backgrounds` are the windows the EOT optimiser trains on, `held_out` those the success rate is
+    measured on (both of the class PURPOSES[purpose]).
+    """
+    if purpose not in PURPOSES:
+        raise SaviourError(f"unknown purpose {purpose!r} (known: {', '.join(PURPOSES)})")
+    if method not in METHODS:
+        raise SaviourError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    check_target(purpose, target, model.labels)
+    index = model.labels.index(target)
+    if method == "sweep":
+        sweep = sweep_block(model, target, lower=eps, steps=steps)
+        pixels, params = sweep.block, {"eps_lower": eps, "steps": steps, "best_eps": round(sweep.best_eps, 6)}
+        if plot_path is not None:
+            plot_sweep(sweep, model.labels, plot_path)
+    else:
+        pixels = optimise_block(model, index, backgrounds, steps=steps, seed=seed, progress=progress)
+        params = {"steps": steps, "seed": seed, "placement": asdict(Placement())}
+    pixels = (pixels * 255).round() / 255   # measure exactly what the PNG will hold
+    with torch.no_grad():
+        clean = float(model(pixels[None]).softmax(dim=1)[0, index])
+    rate = success_rate(model, pixels, held_out, index, Placement(), seed=seed)
+    return Block(f"{purpose}-{target}-{method}.png", purpose, target, method, _plain(params), hunter_sha256,
+                 round(clean, 4), round(rate, 4), pixels)
+
+
+def _plain(value):
+    """Tuples to lists, so the manifest stays plain YAML that safe_load reads back."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value

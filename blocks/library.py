@@ -1,0 +1,118 @@
+"""The block library on disk: a folder of PNG blocks and a `manifest.yaml` describing each.
+
+Per block the manifest records its purpose, target class, method and parameters, the SHA-256 of the
+hunter weights it was made for, its clean target probability and its measured success rate under
+random placements. Loading checks all of it and warns when the blocks were made for other weights.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import yaml
+
+from engine.errors import SaviourError
+
+MANIFEST = "manifest.yaml"
+DEFAULT_LIBRARY = Path(__file__).parent / "default_library"   # made by the commands in the README
+# purpose -> the class of window the block is placed on
+PURPOSES = {"camouflage": "chicken", "ghost-chicken": "terrain", "panda-decoy": "terrain"}
+FIELDS = ("file", "purpose", "target", "method", "params", "hunter_sha256", "clean_probability", "success_rate")
+
+
+@dataclass
+class Block:
+    """One block: its pixels (3 x S x S RGB in [0, 1]) and what the manifest says of it."""
+
+    file: str
+    purpose: str
+    target: str
+    method: str
+    params: dict
+    hunter_sha256: str
+    clean_probability: float
+    success_rate: float
+    pixels: torch.Tensor = field(repr=False)
+
+    def record(self) -> dict:
+        entry = asdict(self)
+        entry.pop("pixels")
+        return entry
+
+
+class BlockLibrary:
+    """Blocks made for one hunter, loaded from or saved to a folder."""
+
+    def __init__(self, blocks: list[Block]):
+        self.blocks = list(blocks)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def of_purpose(self, purpose: str) -> list[Block]:
+        return [b for b in self.blocks if b.purpose == purpose]
+
+    def save(self, folder: str | Path) -> Path:
+        """Write every block's PNG, then the manifest; each file under a temporary name first, so an
+        interrupted save leaves the previous manifest and the blocks it names intact."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for block in self.blocks:
+            rgb = (block.pixels.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            _write_atomically(folder / block.file, cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes())
+        manifest = {"blocks": [b.record() for b in self.blocks]}
+        _write_atomically(folder / MANIFEST, yaml.safe_dump(manifest, sort_keys=False).encode())
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, labels, size: int, hunter_sha256: str | None = None) -> "BlockLibrary":
+        """Read and check a library; raise SaviourError naming the file and field at fault."""
+        folder = Path(folder)
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise SaviourError(f"{folder}: not a block library (no {MANIFEST})")
+        try:
+            manifest = yaml.safe_load(manifest_path.read_text())
+        except yaml.YAMLError as error:
+            raise SaviourError(f"{manifest_path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        entries = manifest.get("blocks") if isinstance(manifest, dict) else None
+        if not isinstance(entries, list):
+            raise SaviourError(f"{manifest_path}: expected a 'blocks' list")
+        blocks = [_read_block(folder, manifest_path, i, entry, labels, size) for i, entry in enumerate(entries)]
+        stale = sorted({b.hunter_sha256[:12] for b in blocks if hunter_sha256 and b.hunter_sha256 != hunter_sha256})
+        if stale:
+            print(f"saviour: warning: {folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
+                  f"its blocks may not fool this hunter", file=sys.stderr)
+        return cls(blocks)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _read_block(folder: Path, manifest_path: Path, index: int, entry, labels, size: int) -> Block:
+    where = f"{manifest_path}: block {index + 1}"
+    if not isinstance(entry, dict):
+        raise SaviourError(f"{where}: expected a mapping of {', '.join(FIELDS)}")
+    missing = [name for name in FIELDS if name not in entry]
+    if missing:
+        raise SaviourError(f"{where}: missing field(s) {', '.join(missing)}")
+    if entry["purpose"] not in PURPOSES:
+        raise SaviourError(f"{where}: unknown purpose {entry['purpose']!r} (known: {', '.join(PURPOSES)})")
+    if entry["target"] not in labels:
+        raise SaviourError(f"{where}: unknown target class {entry['target']!r} (known: {', '.join(labels)})")
+    image = cv2.imread(str(folder / str(entry["file"])), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SaviourError(f"{folder / str(entry['file'])}: missing or not a readable PNG")
+    if image.shape[:2] != (size, size):
+        raise SaviourError(f"{folder / entry['file']}: block is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
+    pixels = torch.from_numpy(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255
+    values = {name: entry[name] for name in FIELDS}
+    return Block(**values, pixels=pixels)

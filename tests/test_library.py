@@ -1,0 +1,116 @@
+import re
+
+import pytest
+import torch
+import yaml
+
+from blocks.library import DEFAULT_LIBRARY, MANIFEST, BlockLibrary
+from blocks.transforms import Placement, success_rate
+from engine.errors import SaviourError
+from engine.models import HUNTER_LABELS, file_sha256, load_classifier, shipped_weights
+from realtime.cli import main
+
+HUNTER_SHA = file_sha256(shipped_weights("hunter"))
+
+
+def load(folder, sha=HUNTER_SHA):
+    return BlockLibrary.load(folder, HUNTER_LABELS, 25, sha)
+
+
+def test_default_library_is_complete_and_made_for_the_shipped_hunter(capsys):
+    library = load(DEFAULT_LIBRARY)
+    assert {b.purpose for b in library.blocks} == {"camouflage", "ghost-chicken", "panda-decoy"}
+    assert all(b.hunter_sha256 == HUNTER_SHA and b.success_rate >= 0.9 for b in library.blocks)
+    assert capsys.readouterr().err == ""
+
+
+def test_recorded_success_rate_is_reproduced_from_the_png(tmp_path):
+    from realtime.commands import BLOCK_TEST_SEEDS
+    from realtime.patches import world_patches
+    from engine.train import patches_to_tensor
+
+    hunter = load_classifier("hunter", device="cpu")
+    block = load(DEFAULT_LIBRARY).of_purpose("panda-decoy")[0]
+    patches, labels = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=1)
+    terrain = patches_to_tensor(patches[labels == HUNTER_LABELS.index("terrain")], torch.device("cpu"))
+    rate = success_rate(hunter, block.pixels, terrain, HUNTER_LABELS.index("panda"), Placement())
+    assert rate == pytest.approx(block.success_rate, abs=1e-4)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    library = load(DEFAULT_LIBRARY)
+    library.save(tmp_path / "copy")
+    again = load(tmp_path / "copy")
+    assert [b.record() for b in again.blocks] == [b.record() for b in library.blocks]
+    torch.testing.assert_close(again.blocks[0].pixels, library.blocks[0].pixels)
+
+
+def test_other_weights_give_a_clear_warning(capsys):
+    load(DEFAULT_LIBRARY, sha="0" * 64)
+    assert "made for other hunter weights" in capsys.readouterr().err
+
+
+def broken_copy(tmp_path, change):
+    load(DEFAULT_LIBRARY).save(tmp_path / "lib")
+    manifest = yaml.safe_load((tmp_path / "lib" / MANIFEST).read_text())
+    change(tmp_path / "lib", manifest["blocks"][0])
+    (tmp_path / "lib" / MANIFEST).write_text(yaml.safe_dump(manifest))
+    return tmp_path / "lib"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda folder, entry: entry.pop("success_rate"), "missing field(s) success_rate"),
+    (lambda folder, entry: entry.update(target="cow"), "unknown target class 'cow'"),
+    (lambda folder, entry: entry.update(purpose="party"), "unknown purpose 'party'"),
+    (lambda folder, entry: (folder / entry["file"]).write_bytes(b"not a png"), "not a readable PNG"),
+])
+def test_bad_manifests_are_refused_by_name(tmp_path, change, message):
+    with pytest.raises(SaviourError, match=re.escape(message)):
+        load(broken_copy(tmp_path, change))
+
+
+def test_wrong_block_size_is_refused(tmp_path):
+    import cv2
+    import numpy as np
+
+    def shrink(folder, entry):
+        cv2.imwrite(str(folder / entry["file"]), np.zeros((20, 20, 3), np.uint8))
+    with pytest.raises(SaviourError, match="block is 20x20, expected 25x25"):
+        load(broken_copy(tmp_path, shrink))
+
+
+def test_folder_without_manifest(tmp_path):
+    (tmp_path / "stray.txt").write_text("x")
+    with pytest.raises(SaviourError, match="no manifest.yaml"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--purpose", "camouflage", "--target", "cow"], "unknown target class 'cow'"),
+    (["--purpose", "camouflage", "--target", "chicken"], "another class than chicken"),
+    (["--method", "sweep", "--eps", "0.5"], "--eps must be in [-1, 0)"),
+    (["--method", "sweep", "--eps=-3"], "--eps must be in [-1, 0)"),
+])
+def test_generate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "lib"
+    assert main(["blocks", "generate", "--out", str(out), "--device", "cpu", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_generate_refuses_a_folder_that_is_not_a_library(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["blocks", "generate", "--out", str(tmp_path), "--method", "sweep", "--steps", "4"]) == 2
+    assert "not a block library" in capsys.readouterr().err
+
+
+def test_generate_sweep_adds_a_block_and_its_plot(tmp_path, capsys):
+    out = tmp_path / "lib"
+    code = main(["blocks", "generate", "--purpose", "panda-decoy", "--method", "sweep", "--eps=-64/255",
+                 "--steps", "16", "--out", str(out), "--device", "cpu"])
+    assert code == 0
+    block = load(out).blocks[0]
+    assert (block.purpose, block.target, block.method) == ("panda-decoy", "panda", "sweep")
+    assert block.params["eps_lower"] == pytest.approx(-64 / 255)
+    assert (out / "sweep-panda-decoy-panda.png").exists()
