@@ -1,0 +1,101 @@
+"""The per-frame pipeline: detect on the clean frame, defend, detect again on the defended frame.
+
+One `FrameResult` carries a frame through the stages and keeps what each found and how long it took.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blocks.library import BlockLibrary
+from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
+from engine.detect import HunterDetector, aim
+from engine.detections import Detections
+from engine.errors import SaviourError
+
+MODES = ("none", "camouflage", "control", "decoys", "camouflage+decoys")
+
+
+@dataclass
+class FrameResult:
+    """A frame and what the pipeline found: detections before and after the defence, timings in ms."""
+
+    frame: np.ndarray
+    before: Detections
+    defended: np.ndarray
+    after: Detections
+    decoys: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def aim_before(self):
+        return aim(self.before)
+
+    @property
+    def aim_after(self):
+        return aim(self.after)
+
+
+class DefendedPipeline:
+    """Detect, defend with blocks, detect again.
+
+    Args:
+        detector: the hunter's detector.
+        library: the blocks to use (camouflage and ghost-chicken blocks are taken from it).
+        mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled.
+        fraction: camouflage block side as a fraction of the chicken box's larger side.
+        decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame.
+    """
+
+    def __init__(self, detector: HunterDetector, library: BlockLibrary, mode: str = "camouflage",
+                 fraction: float = 0.8, decoys: np.ndarray | None = None, camouflage_target: str = "terrain"):
+        if mode not in MODES:
+            raise SaviourError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
+        if not 0 < fraction <= 2:
+            raise SaviourError(f"block fraction must be in (0, 2], got {fraction}")
+        self.detector, self.mode, self.fraction, self.decoys = detector, mode, fraction, decoys
+        camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
+        ghosts = library.of_purpose("ghost-chicken")
+        if not camouflage or not ghosts:
+            raise SaviourError(f"the block library needs a camouflage-{camouflage_target} and a ghost-chicken block")
+        self.camouflage = block_bgr(camouflage[0].pixels)
+        self.control = shuffled(self.camouflage)
+        self.ghost = block_bgr(ghosts[0].pixels)
+
+    def decoy_boxes(self, shape) -> np.ndarray:
+        if self.decoys is not None:
+            return np.asarray(self.decoys, float).reshape(-1, 4)
+        h, w = shape[:2]
+        side = 0.12 * h
+        centres = np.array([[0.25 * w, 0.72 * h], [0.75 * w, 0.62 * h]])
+        return np.concatenate([centres - side / 2, centres + side / 2], 1)
+
+    def __call__(self, frame: np.ndarray) -> FrameResult:
+        timings = {}
+        start = time.perf_counter()
+        before = self.detector(frame)
+        timings["detect"] = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        defended, decoys = self.defend(frame, before)
+        timings["defend"] = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        after = self.detector(defended) if self.mode != "none" else before
+        timings["detect_after"] = (time.perf_counter() - start) * 1000
+        return FrameResult(frame, before, defended, after, decoys, timings)
+
+    def defend(self, frame: np.ndarray, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
+        if self.mode == "none":
+            return frame, np.zeros((0, 4))
+        defended = frame.copy()
+        chickens = detections.of_class("chicken").xyxy
+        if self.mode in ("camouflage", "camouflage+decoys"):
+            cover_boxes(defended, self.camouflage, chickens, self.fraction)
+        elif self.mode == "control":
+            cover_boxes(defended, self.control, chickens, self.fraction)
+        decoys = self.decoy_boxes(frame.shape) if "decoys" in self.mode else np.zeros((0, 4))
+        if len(decoys):
+            paste_at(defended, self.ghost, (decoys[:, :2] + decoys[:, 2:]) / 2, decoys[:, 2] - decoys[:, 0])
+        return defended, decoys

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.paste import cover_boxes, paste_at, shuffled
+from engine.detect import HunterDetector
+from engine.errors import SaviourError
+from engine.models import HUNTER_LABELS, load_classifier
+from realtime.pipeline import DefendedPipeline
+from realtime.world import FarmWorld
+
+
+def checker(size=4):
+    block = np.zeros((size, size, 3), np.uint8)
+    block[::2, ::2] = 255
+    return block
+
+
+def test_paste_scales_with_nearest_neighbour_and_clips_at_the_edge():
+    frame = np.full((20, 30, 3), 7, np.uint8)
+    paste_at(frame, checker(), np.array([[2.0, 10.0], [100.0, 100.0]]), np.array([8.0, 8.0]))
+    assert set(np.unique(frame[6:14, 0:6])) == {0, 255}                   # block pixels only, blocky 2x2 cells
+    np.testing.assert_array_equal(frame[6:8, 2:4], 255)                    # block column 2 lands at x = 0 + 2
+    np.testing.assert_array_equal(frame[6:8, 0:2], 0)
+    assert (frame[:, 6:] == 7).all() and (frame[:6] == 7).all()           # nothing outside its square
+
+
+def test_cover_boxes_centres_a_block_of_the_chosen_fraction():
+    frame = np.zeros((100, 100, 3), np.uint8)
+    cover_boxes(frame, np.full((5, 5, 3), 200, np.uint8), np.array([[20.0, 20.0, 60.0, 80.0]]), 0.5)
+    ys, xs = np.nonzero(frame[..., 0])
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (25, 54, 35, 64)   # 30 px square at (40, 50)
+
+
+def test_control_block_has_the_same_colours_in_another_order():
+    block = np.random.default_rng(0).integers(0, 256, (25, 25, 3), dtype=np.uint8)
+    control = shuffled(block)
+    assert not np.array_equal(control, block)
+    np.testing.assert_array_equal(np.sort(control.reshape(-1, 3), axis=0), np.sort(block.reshape(-1, 3), axis=0))
+
+
+@pytest.fixture(scope="module")
+def parts():
+    hunter = load_classifier("hunter", device="cpu")
+    return HunterDetector(hunter), BlockLibrary.load(DEFAULT_LIBRARY, HUNTER_LABELS, 25)
+
+
+def test_camouflage_hides_chickens_from_the_hunter(parts):
+    detector, library = parts
+    pipeline = DefendedPipeline(detector, library, "camouflage")
+    world = FarmWorld(seed=4242)
+    seen_before = seen_after = 0
+    for i in range(0, 60, 3):
+        result = pipeline(world.render(i)[0])
+        seen_before += len(result.before.of_class("chicken"))
+        seen_after += len(result.after.of_class("chicken"))
+        assert set(result.timings) == {"detect", "defend", "detect_after"}
+    assert seen_before >= 20 and seen_after <= 0.1 * seen_before
+
+
+def test_decoys_are_seen_as_chickens_where_they_are_placed(parts):
+    detector, library = parts
+    decoys = np.array([[100.0, 250.0, 140.0, 290.0]])
+    result = DefendedPipeline(detector, library, "decoys", decoys=decoys)(FarmWorld(seed=4242).render(0)[0])
+    centres = result.after.of_class("chicken").centers
+    assert np.any(np.all((centres >= decoys[0, :2]) & (centres <= decoys[0, 2:]), axis=1))
+
+
+def test_no_defence_leaves_the_frame_alone(parts):
+    detector, library = parts
+    frame = FarmWorld(seed=1).render(0)[0]
+    result = DefendedPipeline(detector, library, "none")(frame)
+    assert result.defended is frame and result.after is result.before
+
+
+@pytest.mark.parametrize("kwargs, message", [({"mode": "party"}, "unknown mode"), ({"fraction": 0}, "fraction")])
+def test_bad_pipeline_settings(parts, kwargs, message):
+    with pytest.raises(SaviourError, match=message):
+        DefendedPipeline(*parts, **kwargs)
