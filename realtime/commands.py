@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from blocks.generate import DEFAULT_TARGET, check_target, generate_block
+from blocks.library import PURPOSES, BlockLibrary
 from engine.detect import HunterDetector, aim
 from engine.device import resolve_device
 from engine.errors import SaviourError
@@ -97,9 +99,6 @@ BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds the success rate is measured on
 
 
 def blocks_generate(args: argparse.Namespace) -> None:
-    from blocks.generate import DEFAULT_TARGET, check_target, generate_block
-    from blocks.library import PURPOSES, BlockLibrary
-
     model = load_classifier("hunter", device=resolve_device(args.device))
     for p in model.parameters():
         p.requires_grad_(False)
@@ -109,7 +108,8 @@ def blocks_generate(args: argparse.Namespace) -> None:
         raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
     out = Path(args.out)
     existing = out.is_dir() and any(out.iterdir())
-    library = BlockLibrary.load(out, model.labels, model.input_size) if existing else BlockLibrary([])
+    hunter_sha256 = file_sha256(shipped_weights("hunter"))
+    library = BlockLibrary.load(out, model.labels, model.input_size, hunter_sha256) if existing else BlockLibrary([])
     background = model.labels.index(PURPOSES[args.purpose])
     device = next(model.parameters()).device
     train_x, train_y = world_patches(BLOCK_SEEDS, frames_per_world=6, seed=args.seed)
@@ -120,7 +120,7 @@ def blocks_generate(args: argparse.Namespace) -> None:
     plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
     with tqdm(total=args.steps if args.method == "eot" else 0, desc="optimise", unit="step") as bar:
         block = generate_block(model, args.purpose, target, args.method, backgrounds, held_out,
-                               file_sha256(shipped_weights("hunter")), eps=args.eps, steps=args.steps,
+                               hunter_sha256, eps=args.eps, steps=args.steps,
                                seed=args.seed, plot_path=plot, progress=bar)
     library.blocks = [b for b in library.blocks if b.file != block.file] + [block]
     library.save(out)
