@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/saviour detect --source world --frames 300 --out out/detect.mp4
+	$(VENV)/bin/saviour demo --out out
 
 test: $(STAMP)
 	$(PY) -m pytest tests

@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, help="library folder (created, or extended if it exists)")
     _add_device(generate)
 
+    demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
+        saviour demo
+        saviour demo --frames 150 --fraction 0.6 --out out/
+        """, commands.demo)
+    demo.add_argument("--out", default="out", help="output folder for demo.mp4, demo.gif, demo_summary.json")
+    demo.add_argument("--frames", type=int, default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
+    demo.add_argument("--fraction", type=float, default=0.8,
+                      help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
+    demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    _add_device(demo)
+
     bench = _subcommand(sub, "bench", "benchmark the world, the detector and dense versus per-window scoring", """
         saviour bench
         saviour bench --frames 100 --device cpu

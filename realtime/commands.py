@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from blocks.generate import DEFAULT_TARGET, check_target, generate_block
-from blocks.library import PURPOSES, BlockLibrary
+from blocks.library import DEFAULT_LIBRARY, PURPOSES, BlockLibrary
 from engine.detect import HunterDetector, aim
 from engine.device import resolve_device
 from engine.errors import SaviourError
@@ -86,6 +86,22 @@ def evaluate(args: argparse.Namespace) -> None:
 def _accuracy_line(result: dict, labels) -> str:
     per_class = ", ".join(f"{name} {result[name]:.4f}" for name in labels if name in result)
     return f"{result['overall']:.4f} of {result['n']} ({per_class})"
+
+
+def demo(args: argparse.Namespace) -> None:
+    from realtime.demo import run_demo
+
+    if args.frames < 1:
+        raise SaviourError(f"--frames must be at least 1, got {args.frames}")
+    hunter = load_classifier("hunter", device=resolve_device(args.device))
+    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
+                                file_sha256(shipped_weights("hunter")))
+    summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction)
+    shares = summary["targets_real_chicken"]
+    print(f"frames with a chicken in view: {summary['frames_with_chicken']}")
+    print("hunter targets a real chicken: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items()))
+    print(f"with decoys the hunter targets a decoy: {summary['with_decoys_targets_decoy']:.1%}")
+    print(f"wrote {Path(args.out) / 'demo.mp4'}, demo.gif, demo_summary.json")
 
 
 def bench(args: argparse.Namespace) -> None:

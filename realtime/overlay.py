@@ -43,7 +43,7 @@ def draw_aim(frame: np.ndarray, point: tuple[float, float] | None, label: str = 
 def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, scale: float = 0.4) -> None:
     """Text with a dark outline so it reads on sky and grass alike."""
     x, y = max(origin[0], 0), max(origin[1], 12)
-    cv2.putText(frame, text, (x, y), FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(frame, text, (x, y), FONT, scale, (0, 0, 0), 2, cv2.LINE_AA)
     cv2.putText(frame, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.detect import HunterDetector, aim, default_scales
+from engine.detect import HunterDetector, aim, default_scales, target_point
 from engine.detections import Detections
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
@@ -89,3 +89,11 @@ def test_recall_and_precision_on_an_unseen_world(condition, detector):
 def test_patch_accuracy_on_unseen_worlds(detector):
     patches, labels = world_patches(range(2000, 2005), seed=2)
     assert accuracy(detector.classifier, patches, labels)["overall"] >= 0.985   # target 0.99; see README
+
+
+def test_target_point_is_the_most_confident_chicken_then_the_largest():
+    found = detections([[0, 0, 10, 10], [20, 0, 40, 20], [100, 100, 120, 120]], ["chicken", "chicken", "pig"])
+    assert target_point(found) == (30.0, 10.0)          # equal scores: the larger box
+    scored = Detections(found.xyxy, found.class_id, np.array([0.999, 0.995, 1.0], np.float32), HUNTER_LABELS)
+    assert target_point(scored) == (5.0, 5.0)
+    assert target_point(detections([[0, 0, 10, 10]], ["pig"])) is None

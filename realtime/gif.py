@@ -1,0 +1,31 @@
+"""Looping, palette-optimised GIFs through Pillow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from realtime.video import prepare_output
+
+
+def write_gif(frames: list[np.ndarray], path: str | Path, fps: float, width: int | None = None,
+              colours: int = 64) -> Path:
+    """Write BGR frames as a looping GIF (one adaptive palette per frame), under a temporary name first."""
+    path = prepare_output(path)
+    images = []
+    for frame in frames:
+        if width is not None and frame.shape[1] != width:
+            height = round(frame.shape[0] * width / frame.shape[1])
+            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        images.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(colours))
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                       duration=round(1000 / fps), optimize=True, disposal=1)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
