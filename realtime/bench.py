@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
+from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.paste import paste_at
+
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
+from realtime.demo import side_by_side
+from realtime.pipeline import DefendedPipeline
 from realtime.world import FarmWorld
 
 BENCH_SEED = 7
@@ -70,9 +76,29 @@ def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
     return len(corners), len(corners) / dense, len(subset) / looped
 
 
+def pipeline_fps(detector: HunterDetector, frames: list) -> float:
+    """Detect, paste camouflage blocks, detect again and draw the side-by-side view, per frame."""
+    library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
+    pipeline = DefendedPipeline(detector, library, "camouflage")
+    start = time.perf_counter()
+    for frame in frames:
+        side_by_side(pipeline(frame), 0.0, "camouflage")
+    return len(frames) / (time.perf_counter() - start)
+
+
+def paste_ms(repeat: int = 2000) -> float:
+    """Milliseconds to paste one 25x25 block scaled to 60 px on a 640x360 frame."""
+    frame, block = np.zeros((360, 640, 3), np.uint8), np.zeros((25, 25, 3), np.uint8)
+    centre, side = np.array([[320.0, 180.0]]), np.array([60.0])
+    start = time.perf_counter()
+    for _ in range(repeat):
+        paste_at(frame, block, centre, side)
+    return (time.perf_counter() - start) / repeat * 1000
+
+
 def run_bench(frames: int, device: torch.device) -> list[tuple[str, float, str]]:
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
-    rows = [("world render 640x360", world_fps(frames), "frames/s")]
+    rows = [("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms")]
     world = FarmWorld(seed=BENCH_SEED)
     images = [world.render(i)[0] for i in tqdm(range(frames), desc="render", unit="frame", leave=False)]
     for dev in devices:
@@ -83,8 +109,9 @@ def run_bench(frames: int, device: torch.device) -> list[tuple[str, float, str]]
         rows.append((f"dense scoring, {count} windows/frame ({dev.type})", dense, "windows/s"))
         rows.append((f"per-window loop, same windows ({dev.type})", looped, "windows/s"))
         rows.append((f"dense / per-window ({dev.type})", dense / looped, "x"))
+        rows.append((f"defended pipeline + drawing 640x360 ({dev.type})", pipeline_fps(detector, images), "frames/s"))
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'value':>12}  unit")
     for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:>12.1f}  {unit}")
+        print(f"{name:<{width}}  {value:>12.{3 if unit == 'ms' else 1}f}  {unit}")
     return rows

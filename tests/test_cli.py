@@ -110,3 +110,11 @@ def test_train_hunter_on_an_image_folder(tmp_path, capsys, rng):
 def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
     code, _, err = run(capsys, "train-hunter", "--patches", str(tmp_path / "nope"), "--out", str(tmp_path / "h.pt"))
     assert code == 2 and "no such folder" in err and not (tmp_path / "h.pt").exists()
+
+
+def test_bench_prints_every_row(capsys):
+    assert main(["bench", "--frames", "3", "--device", "cpu"]) == 0
+    table = capsys.readouterr().out
+    for row in ["world render", "paste one block", "detector 640x360, batch 1", "dense scoring",
+                "per-window loop", "dense / per-window", "defended pipeline"]:
+        assert row in table
