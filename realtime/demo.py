@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.detect import target_point
+from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
 from realtime.overlay import hunter_view, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
@@ -28,7 +29,7 @@ MODES = ("none", "camouflage", "control", "decoys")
 
 
 def _inside(point, boxes) -> bool:
-    return point is not None and any(x0 <= point[0] <= x1 and y0 <= point[1] <= y1 for x0, y0, x1, y1 in boxes)
+    return point is not None and any(points_in_box(np.array([point]), box)[0] for box in boxes)
 
 
 class DemoTally:

@@ -52,7 +52,7 @@ class Evaluation:
             centres = detections.centers[names == species]
             mine = [a for a in animals if a.label == species]
             counted = np.array([a.height >= min_height and a.visible >= min_visible for a in mine], bool)
-            hits = np.array([_inside(centres, a.xyxy) for a in mine]).reshape(len(mine), len(centres))
+            hits = np.array([points_in_box(centres, a.xyxy) for a in mine]).reshape(len(mine), len(centres))
             on_counted = hits[counted].any(axis=0)
             on_none = ~hits.any(axis=0)
             tally = self.tallies[species]
@@ -62,7 +62,8 @@ class Evaluation:
             tally.detected += int(on_counted.sum() + on_none.sum())
 
 
-def _inside(points: np.ndarray, xyxy) -> np.ndarray:
+def points_in_box(points: np.ndarray, xyxy) -> np.ndarray:
+    """Which of the N x 2 points lie in the box (edges included)."""
     x0, y0, x1, y1 = xyxy
     return (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
 
