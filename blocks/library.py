@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 import torch
 import yaml
 
+from blocks.paste import block_bgr
 from engine.errors import SaviourError
 
 MANIFEST = "manifest.yaml"
@@ -63,8 +63,7 @@ class BlockLibrary:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for block in self.blocks:
-            rgb = (block.pixels.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-            _write_atomically(folder / block.file, cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes())
+            _write_atomically(folder / block.file, cv2.imencode(".png", block_bgr(block.pixels))[1].tobytes())
         manifest = {"blocks": [b.record() for b in self.blocks]}
         _write_atomically(folder / MANIFEST, yaml.safe_dump(manifest, sort_keys=False).encode())
         return folder

@@ -16,6 +16,7 @@ from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
 from engine.train import accuracy, fit, patches_to_tensor
+from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
 from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches
@@ -24,6 +25,8 @@ from realtime.video import Mp4Writer, prepare_output
 
 VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
+BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
+BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
 
 
 def make_detector(args: argparse.Namespace) -> HunterDetector:
@@ -89,8 +92,6 @@ def _accuracy_line(result: dict, labels) -> str:
 
 
 def demo(args: argparse.Namespace) -> None:
-    from realtime.demo import run_demo
-
     if args.frames < 1:
         raise SaviourError(f"--frames must be at least 1, got {args.frames}")
     hunter = load_classifier("hunter", device=resolve_device(args.device))
@@ -108,10 +109,6 @@ def bench(args: argparse.Namespace) -> None:
     from realtime.bench import run_bench
 
     run_bench(frames=args.frames, device=resolve_device(args.device))
-
-
-BLOCK_SEEDS = range(100, 110)        # worlds the EOT optimiser places blocks on (the hunter never saw them)
-BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds the success rate is measured on
 
 
 def blocks_generate(args: argparse.Namespace) -> None:

@@ -73,10 +73,11 @@ class DefendedPipeline:
         centres = np.array([[0.25 * w, 0.72 * h], [0.75 * w, 0.62 * h]])
         return np.concatenate([centres - side / 2, centres + side / 2], 1)
 
-    def __call__(self, frame: np.ndarray) -> FrameResult:
+    def __call__(self, frame: np.ndarray, before: Detections | None = None) -> FrameResult:
+        """Run the stages on one frame; `before`, the clean frame's detections, is reused when given."""
         timings = {}
         start = time.perf_counter()
-        before = self.detector(frame)
+        before = self.detector(frame) if before is None else before
         timings["detect"] = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
         defended, decoys = self.defend(frame, before)
