@@ -9,8 +9,9 @@ import textwrap
 from blocks.generate import METHODS
 from blocks.library import PURPOSES
 from engine.device import DEVICE_CHOICES
+from engine.explain import METHODS
 from engine.errors import SaviourError
-from realtime import commands
+from realtime import commands, explain_commands
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -81,6 +82,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=14, help="training epochs (default: 14)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
+
+    farm = _subcommand(sub, "train-farm", "train the farm classifier (96x96 world crops) that explanations are judged on", """
+        saviour train-farm --out farm.pt
+        saviour train-farm --out farm.pt --worlds 50 --epochs 4
+        """, explain_commands.train_farm)
+    farm.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
+    farm.add_argument("--worlds", type=int, default=100, help="farm worlds to cut crops from, at most 100 (default: 100)")
+    farm.add_argument("--epochs", type=int, default=6, help="training epochs (default: 6)")
+    farm.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_device(farm)
+
+    explain = _subcommand(sub, "explain", "explain a classifier with RISE and Captum methods; score and compare the maps", """
+        saviour explain                                  # 200 crops of an unseen farm world, farm classifier
+        saviour explain --crops 20 --methods rise,saliency --n 1000
+        saviour explain --image cow.png --target pig --out out/cow
+        """, explain_commands.explain)
+    explain.add_argument("--weights", default="farm", help="'farm' (shipped), 'hunter' or a checkpoint file")
+    explain.add_argument("--image", nargs="+", default=None, help="image files to explain (default: farm-world crops)")
+    explain.add_argument("--target", default=None, help="class name or index to explain (default: predicted; crops: true)")
+    explain.add_argument("--crops", type=int, default=200, help="farm-world crops to score (default: 200)")
+    explain.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
+    explain.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated (default: {','.join(METHODS)})")
+    explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
+    explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
+    explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
+    explain.add_argument("--batch-size", type=int, default=250, help="inputs per forward pass (default: 250)")
+    explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
+    _add_device(explain)
 
     evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
         saviour evaluate

@@ -15,9 +15,10 @@ from torch import nn
 
 from engine.device import resolve_device
 from engine.errors import SaviourError
+from engine.models.farm import FarmClassifier
 from engine.models.hunter import Hunter
 
-ARCHITECTURES = {"hunter": Hunter}
+ARCHITECTURES = {"hunter": Hunter, "farm": FarmClassifier}
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
@@ -43,7 +44,7 @@ def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
 
 
 def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto") -> nn.Module:
-    """Load a classifier in eval mode: a shipped name ("hunter") or a checkpoint file.
+    """Load a classifier in eval mode: a shipped name ("hunter", "farm") or a checkpoint file.
 
     The module carries `labels` (class names) and `input_size` (patch side in pixels).
 

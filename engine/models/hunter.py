@@ -20,6 +20,7 @@ class Hunter(nn.Module):
 
     def __init__(self, labels=HUNTER_LABELS):
         super().__init__()
+        self.neutral_input = 0.5   # standardised to zero inside: what "removed" pixels are set to
         self.labels = tuple(labels)
         self.input_size = HUNTER_INPUT_SIZE
         self.features = nn.Sequential(

@@ -1,0 +1,8 @@
+"""Explanations: RISE (batched, streaming, differentiable), Captum methods and the explanation attack."""
+
+from engine.explain.masks import generate_masks
+from engine.explain.methods import METHODS, explain
+from engine.explain.rise import rise
+from engine.explain.targets import ClassLogit, ClassProbability, DenseClassEvidence, all_probabilities
+
+__all__ = ["METHODS", "ClassLogit", "ClassProbability", "DenseClassEvidence", "all_probabilities", "explain", "generate_masks", "rise"]

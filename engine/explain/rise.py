@@ -1,0 +1,79 @@
+"""RISE saliency: Σ_i score(x ⊙ m_i) · m_i / (N · p1), batched over masks and kept in torch.
+
+Masked-out pixels take the model's neutral input (`neutral_input`): the paper masks the normalised
+image, so its zeros are the dataset's mean colour, not black. For our models, which standardise
+[0, 1] input inside, that is mid-grey; black would look like a panda's patches to them.
+
+Because every step is a torch operation, the map is differentiable with respect to the input when
+the input requires grad (the explanation attack relies on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from engine.explain.masks import generate_masks
+from engine.explain.targets import as_target
+
+DEFAULT_BATCH = 250
+
+
+def neutral_input(model) -> float:
+    """The input value a model treats as "nothing here": its `neutral_input` attribute, else 0."""
+    return float(getattr(getattr(model, "__self__", model), "neutral_input", 0.0))
+
+
+def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
+         target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
+         autocast: torch.dtype | None = None, baseline: float | None = None) -> torch.Tensor:
+    """RISE maps of `x` (C x H x W or B x C x H x W, values in [0, 1]).
+
+    Args:
+        model: any callable from an image batch to an output batch (logits, dense maps, ...).
+        masks: N x 1 x H x W masks to reuse (the same masks make maps comparable); else N = `n` masks
+            with grid `s` and keep probability `p1` are generated with `generator`.
+        target: None (every class's probability), a class index, or a callable output -> scores (see targets).
+        batch_size: masked images per forward pass; memory grows with it, not with N.
+        autocast: run the model under autocast with this dtype (e.g. torch.bfloat16); scores are summed in fp32.
+        baseline: value of masked-out pixels, x * m + baseline * (1 - m) (default: `neutral_input(model)`).
+
+    Returns:
+        H x W per image for a single score, K x H x W for K scores; with a leading B when `x` had one.
+    """
+    batched = x.dim() == 4
+    images = x if batched else x.unsqueeze(0)
+    if masks is None:
+        masks = generate_masks(n, s, p1, tuple(images.shape[-2:]), generator=generator, device=images.device)
+    score = as_target(target)
+    baseline = neutral_input(model) if baseline is None else baseline
+    grad = torch.is_grad_enabled() and x.requires_grad
+    with torch.set_grad_enabled(grad):
+        maps = torch.stack([_rise_one(model, image, masks, p1, score, batch_size, autocast, baseline)
+                            for image in images])
+    return maps if batched else maps[0]
+
+
+def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) -> torch.Tensor:
+    n, _, h, w = masks.shape
+    total, single = 0.0, False
+    for start in range(0, n, batch_size):
+        chunk = masks[start:start + batch_size]
+        masked = image.unsqueeze(0) * chunk
+        if baseline:
+            masked = masked + baseline * (1 - chunk)
+        with _autocast(image.device, autocast):
+            out = model(masked)
+        scores = score(out).float()
+        single = scores.dim() == 1
+        scores = scores.unsqueeze(1) if single else scores
+        total = total + scores.T @ chunk.reshape(len(chunk), h * w)
+    maps = (total / (n * p1)).reshape(-1, h, w)
+    return maps[0] if single else maps
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)

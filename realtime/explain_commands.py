@@ -1,0 +1,111 @@
+"""What the explanation subcommands do: train-farm, explain, attack-explanation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from engine.detect import bgr_to_tensor
+from engine.device import resolve_device
+from engine.errors import SaviourError
+from engine.explain import METHODS, generate_masks
+from engine.explain.masks import check_mask_settings
+from engine.models import FarmClassifier, load_classifier, save_checkpoint
+from engine.train import accuracy, fit
+from realtime.crops import world_crops
+from realtime.explain_report import Sample, explain_samples, markdown_table, write_report
+from realtime.video import prepare_output
+
+FARM_TRAIN_SEEDS = range(200, 300)
+FARM_VALIDATION_SEEDS = range(6000, 6010)
+EXPLAIN_SEED = 7000        # the world whose crops explanations are scored on; never trained on
+
+
+def train_farm(args: argparse.Namespace) -> None:
+    if not 1 <= args.worlds <= len(FARM_TRAIN_SEEDS):
+        raise SaviourError(f"--worlds must be in [1, {len(FARM_TRAIN_SEEDS)}], got {args.worlds}")
+    out = prepare_output(args.out)
+    device = resolve_device(args.device)
+    with tqdm(total=args.worlds + len(FARM_VALIDATION_SEEDS), desc="crops", unit="world") as bar:
+        train = world_crops(FARM_TRAIN_SEEDS[:args.worlds], seed=args.seed, progress=bar)
+        held_out = world_crops(FARM_VALIDATION_SEEDS, seed=args.seed + 1, progress=bar)
+    torch.manual_seed(args.seed)
+    model = FarmClassifier().to(device)
+    print(f"training on {len(train)} crops: " + ", ".join(
+        f"{name} {n}" for name, n in zip(model.labels, np.bincount(train.labels, minlength=len(model.labels)))))
+    batch_size = 128
+    with tqdm(total=args.epochs * -(-len(train) // batch_size), desc="train", unit="batch") as bar:
+        fit(model, train.images, train.labels, epochs=args.epochs, batch_size=batch_size, lr=3e-3,
+            seed=args.seed, progress=bar)
+    digest = save_checkpoint(model, "farm", out)
+    result = accuracy(model, held_out.images, held_out.labels)
+    print(f"held-out accuracy: {result['overall']:.4f} (" + ", ".join(
+        f"{name} {result[name]:.3f}" for name in model.labels if name in result) + ")")
+    print(f"wrote {out} (sha256 {digest[:16]}...)")
+
+
+def explain(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    model = load_classifier(args.weights, device=device)
+    methods = _methods(args.methods)
+    check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
+    samples = _image_samples(args, model) if args.image else _crop_samples(args)
+    masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
+                           generator=torch.Generator().manual_seed(args.seed), device=device)
+    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
+    with tqdm(total=len(samples), desc="explain", unit="image") as bar:
+        report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar)
+    context = {"weights": args.weights, "images": len(samples), "rise": f"N={args.n} s={args.s} p1={args.p1}",
+               "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
+    table = write_report(report, model.labels, Path(args.out), context)
+    print(markdown_table(table))
+    print(f"wrote {args.out}/report.md, report.json, figure.png")
+
+
+def _methods(text: str) -> list[str]:
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise SaviourError(f"--methods: unknown method {', '.join(unknown) or '(none)'} (known: {', '.join(METHODS)})")
+    return methods
+
+
+def class_index(model, text: str | None) -> int | None:
+    """A class given by name or index, checked against the model's labels."""
+    if text is None:
+        return None
+    if text in model.labels:
+        return model.labels.index(text)
+    if text.isdigit() and int(text) < len(model.labels):
+        return int(text)
+    raise SaviourError(f"--target {text}: not a class of this model ({', '.join(model.labels)})")
+
+
+def _crop_samples(args) -> list[Sample]:
+    if args.crops <= 0:
+        raise SaviourError(f"--crops must be positive, got {args.crops}")
+    # a frame gives about two eligible animals, so this many frames is plenty
+    crops = world_crops([args.seed], frames_per_world=min(1200, max(4, args.crops)), seed=args.seed)
+    count = min(args.crops, len(crops))
+    return [Sample(crops.images[i], int(crops.labels[i]), crops.boxes[i], f"crop {i}") for i in range(count)]
+
+
+def _image_samples(args, model) -> list[Sample]:
+    size = model.input_size
+    samples = []
+    for path in args.image:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SaviourError(f"{path}: not a readable image")
+        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        target = class_index(model, args.target)
+        if target is None:
+            with torch.no_grad():
+                target = int(model(bgr_to_tensor([image], next(model.parameters()).device)).argmax())
+        samples.append(Sample(image, target, None, Path(path).name))
+    return samples
