@@ -1,4 +1,5 @@
-"""`saviour bench`: world rendering, detector throughput, and dense versus per-window scoring."""
+"""`saviour bench`: world rendering, detector throughput, dense versus per-window scoring, the defended
+pipeline with and without the live heatmap, and RISE against the notebook's way."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from blocks.paste import paste_at
 
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
+from realtime.bench_explain import mask_rates, resnet18, rise_seconds
 from realtime.demo import side_by_side
+from realtime.heatmap import HunterHeatmap
 from realtime.pipeline import DefendedPipeline
 from realtime.world import FarmWorld
 
@@ -76,13 +79,16 @@ def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
     return len(corners), len(corners) / dense, len(subset) / looped
 
 
-def pipeline_fps(detector: HunterDetector, frames: list) -> float:
-    """Detect, paste camouflage blocks, detect again and draw the side-by-side view, per frame."""
+def pipeline_fps(detector: HunterDetector, frames: list, heatmap: bool = False) -> float:
+    """Detect, paste camouflage blocks, detect again and draw the side-by-side view, per frame;
+    with `heatmap`, also update the live RISE map and blend it over the defended view."""
     library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
-    pipeline = DefendedPipeline(detector, library, "camouflage")
+    live = HunterHeatmap(detector.classifier) if heatmap else None
+    pipeline = DefendedPipeline(detector, library, "camouflage", heatmap=live)
     start = time.perf_counter()
     for frame in frames:
-        side_by_side(pipeline(frame), 0.0, "camouflage")
+        result = pipeline(frame)
+        side_by_side(result, 0.0, "camouflage", result.heatmap)
     return len(frames) / (time.perf_counter() - start)
 
 
@@ -96,7 +102,30 @@ def paste_ms(repeat: int = 2000) -> float:
     return (time.perf_counter() - start) / repeat * 1000
 
 
-def run_bench(frames: int, device: torch.device) -> list[tuple[str, float, str]]:
+def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
+    """Mask generation and full RISE, ours against the notebook's way; on CUDA, ResNet-50 fp32 and bf16."""
+    ours, loop = mask_rates(n, device)
+    rows = [(f"RISE masks 224x224 ({device.type})", ours, "masks/s"), ("RISE masks, notebook loop (cpu)", loop, "masks/s"),
+            ("RISE masks, ours / notebook", ours / loop, "x")]
+    model = resnet18(torch.device("cpu"))
+    ours_s = rise_seconds(model, n, torch.device("cpu"), notebook=False)
+    notebook_s = rise_seconds(model, n, torch.device("cpu"), notebook=True)
+    rows += [(f"RISE ResNet-18 N={n} 224x224 (cpu)", ours_s * 1000, "ms/map"),
+             (f"RISE ResNet-18 N={n}, notebook pipeline (cpu)", notebook_s * 1000, "ms/map"),
+             ("RISE full map, notebook / ours", notebook_s / ours_s, "x")]
+    if device.type == "cuda":
+        from torchvision.models import resnet50
+
+        torch.manual_seed(0)
+        big = resnet50(weights=None).eval().to(device)
+        for dtype, name in ((None, "fp32"), (torch.bfloat16, "bf16")):
+            seconds = rise_seconds(big, n, device, notebook=False, autocast=dtype)
+            rows += [(f"RISE ResNet-50 N={n} 224x224 {name} (cuda)", seconds * 1000, "ms/map"),
+                     (f"RISE ResNet-50 masked images {name} (cuda)", n / seconds, "images/s")]
+    return rows
+
+
+def run_bench(frames: int, device: torch.device, rise_n: int = 4000) -> list[tuple[str, float, str]]:
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
     rows = [("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms")]
     world = FarmWorld(seed=BENCH_SEED)
@@ -110,6 +139,9 @@ def run_bench(frames: int, device: torch.device) -> list[tuple[str, float, str]]
         rows.append((f"per-window loop, same windows ({dev.type})", looped, "windows/s"))
         rows.append((f"dense / per-window ({dev.type})", dense / looped, "x"))
         rows.append((f"defended pipeline + drawing 640x360 ({dev.type})", pipeline_fps(detector, images), "frames/s"))
+        rows.append((f"defended pipeline + live RISE heatmap ({dev.type})", pipeline_fps(detector, images, True),
+                     "frames/s"))
+    rows += explain_rows(device, rise_n)
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'value':>12}  unit")
     for name, value, unit in rows:

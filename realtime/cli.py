@@ -10,8 +10,10 @@ from blocks.generate import METHODS
 from blocks.library import PURPOSES
 from engine.device import DEVICE_CHOICES
 from engine.explain import METHODS
+from engine.explain.attack import ATTACKABLE
 from engine.errors import SaviourError
 from realtime import commands, explain_commands
+from realtime.heatmap import HEATMAPS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -111,6 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
     _add_device(explain)
 
+    attack = _subcommand(sub, "attack-explanation",
+                         "move a classifier's explanation without changing its prediction (Dombrowski et al.)", """
+        saviour attack-explanation                          # 20 farm-world crops, saliency, heat moved off the animal
+        saviour attack-explanation --method rise --n 256 --steps 60 --crops 5
+        saviour attack-explanation --image cow.png --target-map centre --eps 8/255
+        """, explain_commands.attack_explanation)
+    attack.add_argument("--weights", default="farm", help="'farm' (shipped) or a checkpoint file")
+    attack.add_argument("--method", default="saliency", choices=ATTACKABLE, help="explanation to attack")
+    attack.add_argument("--image", nargs="+", default=None, help="image files to attack (default: farm-world crops)")
+    attack.add_argument("--target", default=None, help=argparse.SUPPRESS)
+    attack.add_argument("--target-map", default=None,
+                        help="centre, away (the corner farthest from the object; crops only) or a grayscale image")
+    attack.add_argument("--crops", type=int, default=20, help="farm-world crops to attack (default: 20)")
+    attack.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
+    attack.add_argument("--eps", type=_fraction, default=8 / 255, help="L-infinity budget, e.g. 8/255 (default)")
+    attack.add_argument("--steps", type=int, default=200, help="Adam steps (default: 200)")
+    attack.add_argument("--lr", type=float, default=0.002, help="Adam learning rate (default: 0.002)")
+    attack.add_argument("--gamma", type=float, default=10.0, help="weight of keeping the output (default: 10)")
+    attack.add_argument("--n", type=int, default=256, help="RISE: fixed masks (default: 256)")
+    attack.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
+    attack.add_argument("--out", default="out/attack", help="folder for report.md, report.json, figure.png")
+    _add_device(attack)
+
     evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
         saviour evaluate
         saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
@@ -149,13 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fraction", type=float, default=0.8,
                       help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    demo.add_argument("--heatmap", default="none", choices=HEATMAPS,
+                      help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
     _add_device(demo)
 
-    bench = _subcommand(sub, "bench", "benchmark the world, the detector and dense versus per-window scoring", """
+    bench = _subcommand(sub, "bench", "benchmark the world, the detector, the defended pipeline and RISE", """
         saviour bench
-        saviour bench --frames 100 --device cpu
+        saviour bench --frames 100 --rise-n 1000 --device cpu
         """, commands.bench)
     bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
+    bench.add_argument("--rise-n", type=int, default=4000, help="RISE masks for the RISE rows (default: 4000)")
     _add_device(bench)
     return parser
 

@@ -97,18 +97,23 @@ def demo(args: argparse.Namespace) -> None:
     hunter = load_classifier("hunter", device=resolve_device(args.device))
     library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
                                 file_sha256(shipped_weights("hunter")))
-    summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction)
+    summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
+                       heatmap=args.heatmap == "rise")
     shares = summary["targets_real_chicken"]
     print(f"frames with a chicken in view: {summary['frames_with_chicken']}")
     print("hunter targets a real chicken: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items()))
     print(f"with decoys the hunter targets a decoy: {summary['with_decoys_targets_decoy']:.1%}")
+    if "mean_heat" in summary:
+        print("mean heat: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["mean_heat"].items()))
     print(f"wrote {Path(args.out) / 'demo.mp4'}, demo.gif, demo_summary.json")
 
 
 def bench(args: argparse.Namespace) -> None:
     from realtime.bench import run_bench
 
-    run_bench(frames=args.frames, device=resolve_device(args.device))
+    if args.frames < 1 or args.rise_n < 1:
+        raise SaviourError(f"--frames and --rise-n must be at least 1, got {args.frames} and {args.rise_n}")
+    run_bench(frames=args.frames, device=resolve_device(args.device), rise_n=args.rise_n)
 
 
 def blocks_generate(args: argparse.Namespace) -> None:

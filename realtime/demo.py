@@ -18,7 +18,8 @@ from tqdm import tqdm
 from engine.detect import target_point
 from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
-from realtime.overlay import hunter_view, put_label
+from realtime.heatmap import HunterHeatmap
+from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
 from realtime.world import FarmWorld
@@ -26,6 +27,7 @@ from realtime.world import FarmWorld
 # Not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001).
 DEMO_SEED = 4242
 MODES = ("none", "camouflage", "control", "decoys")
+HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
 
 
 def _inside(point, boxes) -> bool:
@@ -39,6 +41,7 @@ class DemoTally:
         self.frames = 0
         self.on_chicken = dict.fromkeys(MODES, 0)
         self.on_decoy = 0
+        self.heat = {}    # "where/mode" -> list of mean heat inside those boxes
 
     def add(self, results: dict[str, FrameResult], animals) -> None:
         if not any(a.label == "chicken" and a.height >= 20 and a.visible >= 0.5 for a in animals):
@@ -48,6 +51,13 @@ class DemoTally:
         for mode, result in results.items():
             self.on_chicken[mode] += _inside(target_point(result.after), chickens)
         self.on_decoy += _inside(target_point(results["decoys"].after), results["decoys"].decoys)
+        for mode in HEAT_MODES:
+            heat = results[mode].heatmap
+            if heat is not None:
+                self.heat.setdefault(f"chickens/{mode}", []).append(box_heat(heat, chickens, results[mode].frame.shape))
+        if results["decoys"].heatmap is not None:
+            self.heat.setdefault("decoys/decoys", []).append(
+                box_heat(results["decoys"].heatmap, results["decoys"].decoys, results["decoys"].frame.shape))
 
     def summary(self) -> dict:
         share = {m: n / self.frames if self.frames else float("nan") for m, n in self.on_chicken.items()}
@@ -56,12 +66,23 @@ class DemoTally:
             "targets_real_chicken": {"before": share["none"], "after_camouflage": share["camouflage"],
                                      "after_control": share["control"], "with_decoys": share["decoys"]},
             "with_decoys_targets_decoy": self.on_decoy / self.frames if self.frames else float("nan"),
-        }
+        } | ({"mean_heat": {key: float(np.mean(v)) for key, v in self.heat.items()}} if self.heat else {})
 
 
-def side_by_side(result: FrameResult, fps: float, mode: str) -> np.ndarray:
-    before = hunter_view(result.frame, result.before, target_point(result.before))
-    after = hunter_view(result.defended, result.after, target_point(result.after))
+def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
+    """Mean of a [0, 1] heatmap over the given frame boxes (heat at its own resolution)."""
+    fy, fx = heat.shape[0] / frame_shape[0], heat.shape[1] / frame_shape[1]
+    values = [heat[int(y0 * fy):max(int(y0 * fy) + 1, int(y1 * fy)), int(x0 * fx):max(int(x0 * fx) + 1, int(x1 * fx))]
+              for x0, y0, x1, y1 in boxes]
+    return float(np.mean(np.concatenate([v.ravel() for v in values]))) if values else float("nan")
+
+
+def side_by_side(result: FrameResult, fps: float, mode: str, before_heat: np.ndarray | None = None) -> np.ndarray:
+    clean, defended = result.frame, result.defended
+    if before_heat is not None and result.heatmap is not None:
+        clean, defended = blend_heatmap(clean, before_heat), blend_heatmap(defended, result.heatmap)
+    before = hunter_view(clean, result.before, target_point(result.before))
+    after = hunter_view(defended, result.after, target_point(result.after))
     put_label(before, "BEFORE", (8, 20), (255, 255, 255), scale=0.55)
     put_label(after, f"AFTER: {mode}", (8, 20), (255, 255, 255), scale=0.55)
     put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), (255, 255, 255), scale=0.5)
@@ -69,11 +90,18 @@ def side_by_side(result: FrameResult, fps: float, mode: str) -> np.ndarray:
 
 
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = 0.8,
-             gif_width: int = 480, gif_fps: float = 15.0) -> dict:
-    """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary."""
+             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False) -> dict:
+    """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
+
+    With `heatmap`, both panels show a live RISE map of the hunter's chicken evidence, and the summary
+    gives the mean heat on chickens before and after the defence and on the decoys.
+    """
     out_dir = Path(out_dir)
     prepare_output(out_dir / "demo.mp4")
-    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction) for mode in MODES}
+    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction,
+                                        heatmap=HunterHeatmap(detector.classifier) if heatmap and mode in HEAT_MODES
+                                        else None)
+                 for mode in MODES}
     world = FarmWorld(seed=DEMO_SEED)
     tally, gif_frames, seconds = DemoTally(), [], 0.0
     gif_every = max(1, round(world.fps / gif_fps))
@@ -88,11 +116,12 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
             results = {mode: shown if mode == "camouflage" else p(frame, shown.before)
                        for mode, p in pipelines.items()}
             tally.add(results, animals)
-            panel = side_by_side(shown, 1 / seconds, "camouflage blocks")
+            panel = side_by_side(shown, 1 / seconds, "camouflage blocks", results["none"].heatmap)
             video.write(panel)
             if i % gif_every == 0:
                 gif_frames.append(panel)
     write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
-    summary = tally.summary() | {"world_seed": DEMO_SEED, "frames": frames, "block_fraction": fraction}
+    summary = tally.summary() | {"world_seed": DEMO_SEED, "frames": frames, "block_fraction": fraction,
+                                 "heatmap": "rise" if heatmap else "none"}
     (out_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

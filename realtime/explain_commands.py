@@ -14,9 +14,11 @@ from engine.detect import bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.explain import METHODS, generate_masks
+from engine.explain.attack import ATTACKABLE, ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
 from engine.models import FarmClassifier, load_classifier, save_checkpoint
 from engine.train import accuracy, fit
+from realtime.attack_report import attack_samples, markdown_summary, write_attack_report
 from realtime.crops import world_crops
 from realtime.explain_report import Sample, explain_samples, markdown_table, write_report
 from realtime.video import prepare_output
@@ -109,3 +111,44 @@ def _image_samples(args, model) -> list[Sample]:
                 target = int(model(bgr_to_tensor([image], next(model.parameters()).device)).argmax())
         samples.append(Sample(image, target, None, Path(path).name))
     return samples
+
+
+def attack_explanation(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    model = load_classifier(args.weights, device=device)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    size = (model.input_size, model.input_size)
+    masks = None
+    if args.method == "rise":
+        check_mask_settings(args.n, args.s, 0.5, size)
+        masks = generate_masks(args.n, args.s, 0.5, size, generator=torch.Generator().manual_seed(args.seed),
+                               device=device)
+    attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
+                               masks=masks)
+    samples = _image_samples(args, model) if args.image else _crop_samples(args)
+    targets = [_target_map(args.target_map, sample, size) for sample in samples]
+    with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
+        rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)
+    context = {"weights": args.weights, "method": args.method, "eps": f"{args.eps * 255:.1f}/255",
+               "steps": args.steps, "target map": args.target_map or "away from the object (crops) / centre",
+               "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
+    result = write_attack_report(rows, shown, Path(args.out), context)
+    print(markdown_summary(result))
+    print(f"wrote {args.out}/report.md, report.json, figure.png")
+
+
+def _target_map(choice: str | None, sample: Sample, size) -> torch.Tensor:
+    if choice == "centre" or (choice is None and sample.box is None):
+        return centre_target(size)
+    if choice in (None, "away"):
+        if sample.box is None:
+            raise SaviourError("--target-map away needs an object box: use it on farm-world crops, or centre / a file")
+        return away_target(size, sample.box)
+    image = cv2.imread(choice, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise SaviourError(f"--target-map {choice}: not 'centre', 'away' or a readable image")
+    target = torch.from_numpy(cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA).astype(np.float32))
+    if target.max() <= 0:
+        raise SaviourError(f"--target-map {choice}: the image is all black; heat must go somewhere")
+    return target / target.max()

@@ -90,8 +90,8 @@ def write_report(report: ExplanationReport, labels, out_dir: Path, context: dict
     """report.json, report.md and figure.png in `out_dir`; returns the table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     table = report.table()
-    _atomic_text(out_dir / "report.json", json.dumps({"context": context, "table": table}, indent=2))
-    _atomic_text(out_dir / "report.md", "# Explanation report\n\n" + "\n".join(
+    atomic_text(out_dir / "report.json", json.dumps({"context": context, "table": table}, indent=2))
+    atomic_text(out_dir / "report.md", "# Explanation report\n\n" + "\n".join(
         f"- {k}: {v}" for k, v in context.items()) + "\n\n" + markdown_table(table) + "\n")
     plot_maps(report, labels, out_dir / "figure.png")
     return table
@@ -123,6 +123,13 @@ def plot_maps(report: ExplanationReport, labels, path: Path) -> None:
             if r == 0:
                 ax.set_title(column, fontsize=8)
         axes[r, 0].set_ylabel(f"{sample.name}\n{labels[sample.target]}", fontsize=7)
+    save_figure(figure, path)
+
+
+def save_figure(figure, path: Path) -> None:
+    """Save and close a matplotlib figure; the file appears under its name only when complete."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     tmp = path.with_name(f".{path.name}.part.png")
     figure.savefig(tmp, dpi=110)
@@ -130,7 +137,7 @@ def plot_maps(report: ExplanationReport, labels, path: Path) -> None:
     tmp.replace(path)
 
 
-def _atomic_text(path: Path, text: str) -> None:
+def atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(text)
     tmp.replace(path)

@@ -53,3 +53,11 @@ def hunter_view(frame: np.ndarray, detections: Detections, point) -> np.ndarray:
     draw_detections(out, detections)
     draw_aim(out, point)
     return out
+
+
+def blend_heatmap(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """`frame` with a [0, 1] map (any resolution) laid over it in the jet colormap."""
+    h, w = frame.shape[:2]
+    heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.addWeighted(frame, 1 - alpha, colours, alpha, 0)

@@ -28,6 +28,7 @@ class FrameResult:
     defended: np.ndarray
     after: Detections
     decoys: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    heatmap: np.ndarray | None = None      # the hunter's chicken evidence on the defended frame, [0, 1]
     timings: dict = field(default_factory=dict)
 
     @property
@@ -48,15 +49,18 @@ class DefendedPipeline:
         mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled.
         fraction: camouflage block side as a fraction of the chicken box's larger side.
         decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame.
+        heatmap: a live heatmap (realtime.heatmap.HunterHeatmap) of the defended frames, or None.
     """
 
     def __init__(self, detector: HunterDetector, library: BlockLibrary, mode: str = "camouflage",
-                 fraction: float = 0.8, decoys: np.ndarray | None = None, camouflage_target: str = "terrain"):
+                 fraction: float = 0.8, decoys: np.ndarray | None = None, camouflage_target: str = "terrain",
+                 heatmap=None):
         if mode not in MODES:
             raise SaviourError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
         if not 0 < fraction <= 2:
             raise SaviourError(f"block fraction must be in (0, 2], got {fraction}")
         self.detector, self.mode, self.fraction, self.decoys = detector, mode, fraction, decoys
+        self.heatmap = heatmap
         camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
         ghosts = library.of_purpose("ghost-chicken")
         if not camouflage or not ghosts:
@@ -85,7 +89,12 @@ class DefendedPipeline:
         start = time.perf_counter()
         after = self.detector(defended) if self.mode != "none" else before
         timings["detect_after"] = (time.perf_counter() - start) * 1000
-        return FrameResult(frame, before, defended, after, decoys, timings)
+        heat = None
+        if self.heatmap is not None:
+            start = time.perf_counter()
+            heat = self.heatmap(defended)
+            timings["heatmap"] = (time.perf_counter() - start) * 1000
+        return FrameResult(frame, before, defended, after, decoys, heat, timings)
 
     def defend(self, frame: np.ndarray, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "none":

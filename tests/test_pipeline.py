@@ -77,3 +77,24 @@ def test_no_defence_leaves_the_frame_alone(parts):
 def test_bad_pipeline_settings(parts, kwargs, message):
     with pytest.raises(SaviourError, match=message):
         DefendedPipeline(*parts, **kwargs)
+
+
+def test_live_heatmap_fades_on_camouflaged_chickens_and_lights_decoys(parts):
+    """Ten updates on a still frame: the chicken heat drops under camouflage and the decoys glow."""
+    from realtime.demo import box_heat
+    from realtime.heatmap import HunterHeatmap
+
+    detector, library = parts
+    frame, animals = FarmWorld(seed=4242).render(0)
+    chickens = [a.xyxy for a in animals if a.label == "chicken" and a.visible > 0.5]
+    heat = {}
+    for mode in ("none", "camouflage", "decoys"):
+        pipeline = DefendedPipeline(detector, library, mode, heatmap=HunterHeatmap(detector.classifier))
+        for _ in range(10):
+            result = pipeline(frame)
+        assert result.heatmap.shape == (122, 218) and 0 <= result.heatmap.min() <= result.heatmap.max() <= 1
+        assert "heatmap" in result.timings
+        heat[mode] = box_heat(result.heatmap, chickens, frame.shape), result
+    assert heat["camouflage"][0] < heat["none"][0] - 0.1
+    decoys = heat["decoys"][1]
+    assert box_heat(decoys.heatmap, decoys.decoys, frame.shape) > heat["decoys"][0]

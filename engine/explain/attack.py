@@ -1,0 +1,124 @@
+"""Attacking explanations (Dombrowski et al. 2019): change the map, keep the prediction.
+
+Minimise ‖h(x_adv) − h_target‖² + γ‖g(x_adv) − g(x)‖² over x_adv with Adam, projecting onto the L∞
+ball of radius eps (and [0, 1]) after every step. h is the explanation, normalised to mean 1; g the
+softmax output. Gradient explanations of a ReLU network have no useful second derivative, so they
+are taken on a copy whose ReLUs are softplus_β, with β growing during the attack; RISE uses fixed
+masks and is differentiable as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from engine.errors import SaviourError
+from engine.explain.rise import rise
+from engine.explain.targets import ClassProbability
+
+ATTACKABLE = ("saliency", "rise")
+
+
+@dataclass
+class ExplanationAttack:
+    """Settings: budget eps (L∞, [0, 1] scale), Adam steps and rate, γ (output term weight), softplus β range."""
+
+    method: str = "saliency"
+    eps: float = 8 / 255
+    steps: int = 300
+    lr: float = 1e-3
+    gamma: float = 10.0
+    beta: tuple[float, float] = (10.0, 100.0)
+    masks: torch.Tensor | None = None     # RISE: the fixed masks
+    p1: float = 0.5
+
+    def __post_init__(self):
+        if self.method not in ATTACKABLE:
+            raise SaviourError(f"cannot attack {self.method!r} explanations (attackable: {', '.join(ATTACKABLE)})")
+        if not 0 < self.eps <= 1:
+            raise SaviourError(f"attack budget eps must be in (0, 1], got {self.eps}")
+        if self.method == "rise" and self.masks is None:
+            raise SaviourError("a RISE attack needs fixed masks (masks=generate_masks(...))")
+
+    def explanation(self, model: nn.Module, x: torch.Tensor, target: int, beta: float | None = None) -> torch.Tensor:
+        """The map being attacked, differentiable in x (1 x C x H x W), normalised to mean 1."""
+        if self.method == "rise":
+            saliency = rise(model, x[0], masks=self.masks, p1=self.p1, target=ClassProbability(target),
+                            batch_size=len(self.masks))
+        else:
+            smooth = softplus_copy(model, beta) if beta is not None else model
+            score = smooth(x)[:, target].sum()
+            gradient, = torch.autograd.grad(score, x, create_graph=True)
+            saliency = gradient.abs().amax(1)[0]
+        return saliency / saliency.mean().clamp_min(1e-12)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, target_map: torch.Tensor, progress=None) -> torch.Tensor:
+        """Adversarial version of `x` (C x H x W in [0, 1]) whose map moves toward `target_map` (H x W)."""
+        x = x.detach().unsqueeze(0)
+        goal = (target_map / target_map.mean()).to(x)
+        with torch.no_grad():
+            clean = model(x).softmax(1)
+        label = int(clean.argmax())
+        delta = torch.zeros_like(x, requires_grad=True)
+        optimiser = torch.optim.Adam([delta], lr=self.lr)
+        best, best_loss = x[0].clone(), math.inf
+        for step in range(self.steps):
+            beta = self.beta[0] * (self.beta[1] / self.beta[0]) ** (step / max(1, self.steps - 1))
+            x_adv = (x + delta).requires_grad_(True)
+            map_loss = ((self.explanation(model, x_adv, label, beta) - goal) ** 2).mean()
+            output = model(x_adv).softmax(1)
+            loss = map_loss + self.gamma * ((output - clean) ** 2).sum()
+            # keep the iterate whose map of the real (ReLU) model is closest, with the class unchanged
+            true_loss = self._true_map_loss(model, x_adv, label, goal) if self.method != "rise" else map_loss.item()
+            if int(output.argmax()) == label and true_loss < best_loss:
+                best, best_loss = x_adv[0].detach().clone(), true_loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            with torch.no_grad():
+                delta.clamp_(-self.eps, self.eps)
+                delta.copy_((x + delta).clamp(0, 1) - x)
+            if progress is not None:
+                progress.update(1)
+        return best
+
+
+    def _true_map_loss(self, model, x_adv, label, goal) -> float:
+        probe = x_adv.detach().requires_grad_(True)
+        with torch.enable_grad():
+            gradient, = torch.autograd.grad(model(probe)[:, label].sum(), probe)
+        saliency = gradient.abs().amax(1)[0]
+        return ((saliency / saliency.mean().clamp_min(1e-12) - goal) ** 2).mean().item()
+
+
+def softplus_copy(model: nn.Module, beta: float) -> nn.Module:
+    """A copy of `model` (sharing its parameters) with every nn.ReLU replaced by softplus_β."""
+    smooth = copy.copy(model)
+    smooth._modules = {name: (nn.Softplus(beta) if isinstance(child, nn.ReLU) else softplus_copy(child, beta))
+                       for name, child in model._modules.items()}
+    return smooth
+
+
+def blob(size: tuple[int, int], centre: tuple[float, float], sigma: float) -> torch.Tensor:
+    """A Gaussian heat blob (H x W) at centre (x, y): a target map."""
+    h, w = size
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    return torch.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma ** 2))
+
+
+def centre_target(size: tuple[int, int]) -> torch.Tensor:
+    """The notebook's target: heat in the middle of the image."""
+    return blob(size, ((size[1] - 1) / 2, (size[0] - 1) / 2), min(size) / 8)
+
+
+def away_target(size: tuple[int, int], box) -> torch.Tensor:
+    """Heat on the image corner farthest from the object's box: where a decoy would sit."""
+    h, w = size
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    corners = [(w * 0.2, h * 0.2), (w * 0.8, h * 0.2), (w * 0.2, h * 0.8), (w * 0.8, h * 0.8)]
+    far = max(corners, key=lambda c: (c[0] - cx) ** 2 + (c[1] - cy) ** 2)
+    return blob(size, far, min(size) / 8)

@@ -1,0 +1,75 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from realtime.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys):
+    code, out, _ = run(capsys, "explain", "--crops", "2", "--n", "32", "--methods", "rise,saliency",
+                       "--device", "cpu", "--out", str(tmp_path))
+    assert code == 0 and "| rise |" in out
+    table = json.loads((tmp_path / "report.json").read_text())["table"]
+    assert set(table) == {"rise", "saliency", "random"}
+    assert table["rise"]["images"] == 2 and 0 <= table["rise"]["pointing"] <= 1
+    assert {"deletion", "insertion", "ssim_vs_rise"} <= set(table["saliency"])
+    assert cv2.imread(str(tmp_path / "figure.png")) is not None
+
+
+def test_explain_an_image_file(tmp_path, capsys):
+    picture = tmp_path / "farm.png"
+    cv2.imwrite(str(picture), np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    code, _, _ = run(capsys, "explain", "--image", str(picture), "--target", "pig", "--methods", "gradcam,occlusion",
+                     "--out", str(tmp_path / "r"), "--device", "cpu")
+    assert code == 0 and "pointing" not in json.loads((tmp_path / "r" / "report.json").read_text())["table"]["gradcam"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "lime"], "unknown method lime"),
+    (["--n", "0"], "at least one mask"),
+    (["--p1", "1.5"], "p1 must be in (0, 1)"),
+    (["--s", "200"], "grid size s"),
+    (["--image", "missing.png"], "not a readable image"),
+    (["--image", "README.md"], "not a readable image"),
+    (["--image", "README.md", "--target", "cow"], "not a readable image"),
+])
+def test_explain_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    code, _, err = run(capsys, "explain", *args, "--out", str(tmp_path / "r"), "--device", "cpu")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_explain_target_out_of_range(tmp_path, capsys):
+    picture = tmp_path / "p.png"
+    cv2.imwrite(str(picture), np.zeros((96, 96, 3), np.uint8))
+    code, _, err = run(capsys, "explain", "--image", str(picture), "--target", "7", "--out", str(tmp_path / "r"))
+    assert code == 2 and "--target 7: not a class" in err
+
+
+@pytest.mark.parametrize("method", ["saliency", "rise"])
+def test_attack_explanation_reports_the_three_comparisons(tmp_path, capsys, method):
+    code, out, _ = run(capsys, "attack-explanation", "--method", method, "--crops", "1", "--steps", "3", "--n", "16",
+                       "--device", "cpu", "--out", str(tmp_path))
+    assert code == 0 and "original vs adversarial" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    row = report["images"][0]
+    assert row["linf"] <= 8.0 + 1e-3
+    assert {"ssim_original_vs_adversarial", "ssim_original_vs_target", "ssim_adversarial_vs_target"} <= set(row)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["attack-explanation", "--eps", "2"], "eps must be in (0, 1]"),
+    (["attack-explanation", "--image", "README.md"], "not a readable image"),
+    (["train-farm", "--worlds", "0", "--out", "x.pt"], "--worlds must be in [1, 100]"),
+])
+def test_attack_and_training_bad_input(tmp_path, capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err
