@@ -89,6 +89,15 @@ def side_by_side(result: FrameResult, fps: float, mode: str, before_heat: np.nda
     return np.concatenate([before, after], axis=1)
 
 
+def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
+    """One live heatmap per compared mode. Camouflage is coloured by the clean frames' range, so heat
+    that fades shows as fading instead of being stretched back to full colour; decoys raise the
+    evidence everywhere, so their map keeps its own range and shows where the heat sits within the frame."""
+    clean = HunterHeatmap(classifier)
+    return {"none": clean, "camouflage": HunterHeatmap(classifier, colours=clean.colours),
+            "decoys": HunterHeatmap(classifier)}
+
+
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = 0.8,
              gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False) -> dict:
     """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
@@ -98,9 +107,8 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     """
     out_dir = Path(out_dir)
     prepare_output(out_dir / "demo.mp4")
-    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction,
-                                        heatmap=HunterHeatmap(detector.classifier) if heatmap and mode in HEAT_MODES
-                                        else None)
+    heatmaps = _heatmaps(detector.classifier) if heatmap else {}
+    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction, heatmap=heatmaps.get(mode))
                  for mode in MODES}
     world = FarmWorld(seed=DEMO_SEED)
     tally, gif_frames, seconds = DemoTally(), [], 0.0

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from engine.detect import bgr_to_tensor
-from engine.explain import DenseClassEvidence, StreamingRise
+from engine.explain import ColourRange, DenseClassEvidence, StreamingRise
 
 HEAT_SCALE = 0.34     # the detector's middle pyramid level: chickens near the camera fill a window there
 HEATMAPS = ("none", "rise")
@@ -21,11 +21,15 @@ class HunterHeatmap:
         scale: working resolution as a fraction of the frame.
         per_frame, n, s: StreamingRise settings (masks per frame, bank size, grid).
         seed: the mask bank's seed, so runs are repeatable.
+        colours: another heatmap's ColourRange to share (same colours for the same evidence), or None
+            to follow this map's own range.
     """
 
-    def __init__(self, classifier, scale: float = HEAT_SCALE, per_frame: int = 4, n: int = 256, s: int = 6,
-                 seed: int = 0):
+    def __init__(self, classifier, scale: float = HEAT_SCALE, per_frame: int = 2, n: int = 128, s: int = 6,
+                 seed: int = 0, colours: ColourRange | None = None):
         self.classifier, self.scale = classifier, scale
+        self.shared = colours is not None
+        self.colours = colours or ColourRange()
         self.settings = {"per_frame": per_frame, "n": n, "s": s}
         self.seed, self.stream, self.size = seed, None, None
         self.device = next(classifier.parameters()).device
@@ -40,6 +44,9 @@ class HunterHeatmap:
                                         DenseClassEvidence(self.classifier.labels.index("chicken")),
                                         generator=torch.Generator().manual_seed(self.seed), device=self.device,
                                         **self.settings)
+            if not self.shared:
+                self.colours.reset()
+            self.stream.colours, self.stream.owns_colours = self.colours, not self.shared
         small = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
         self.stream.update(bgr_to_tensor([small], self.device)[0])
         return self.stream.normalised().cpu().numpy()

@@ -18,7 +18,7 @@ def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys
                        "--device", "cpu", "--out", str(tmp_path))
     assert code == 0 and "| rise |" in out
     table = json.loads((tmp_path / "report.json").read_text())["table"]
-    assert set(table) == {"rise", "saliency", "random"}
+    assert set(table) == {"rise", "saliency", "random", "random-smooth"}
     assert table["rise"]["images"] == 2 and 0 <= table["rise"]["pointing"] <= 1
     assert {"deletion", "insertion", "ssim_vs_rise"} <= set(table["saliency"])
     assert cv2.imread(str(tmp_path / "figure.png")) is not None

@@ -79,22 +79,29 @@ def test_bad_pipeline_settings(parts, kwargs, message):
         DefendedPipeline(*parts, **kwargs)
 
 
-def test_live_heatmap_fades_on_camouflaged_chickens_and_lights_decoys(parts):
-    """Ten updates on a still frame: the chicken heat drops under camouflage and the decoys glow."""
+def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(parts):
+    """Thirty updates on a still frame. Camouflage, coloured by the clean frame's range, cools the
+    chickens; decoys, each map in its own range, narrow the gap between chicken and decoy-square heat."""
     from realtime.demo import box_heat
     from realtime.heatmap import HunterHeatmap
 
     detector, library = parts
     frame, animals = FarmWorld(seed=4242).render(0)
     chickens = [a.xyxy for a in animals if a.label == "chicken" and a.visible > 0.5]
-    heat = {}
-    for mode in ("none", "camouflage", "decoys"):
-        pipeline = DefendedPipeline(detector, library, mode, heatmap=HunterHeatmap(detector.classifier))
-        for _ in range(10):
-            result = pipeline(frame)
-        assert result.heatmap.shape == (122, 218) and 0 <= result.heatmap.min() <= result.heatmap.max() <= 1
-        assert "heatmap" in result.timings
-        heat[mode] = box_heat(result.heatmap, chickens, frame.shape), result
-    assert heat["camouflage"][0] < heat["none"][0] - 0.1
-    decoys = heat["decoys"][1]
-    assert box_heat(decoys.heatmap, decoys.decoys, frame.shape) > heat["decoys"][0]
+    clean = HunterHeatmap(detector.classifier)
+    heatmaps = {"none": clean, "camouflage": HunterHeatmap(detector.classifier, colours=clean.colours),
+                "decoys": HunterHeatmap(detector.classifier)}
+    results = {}
+    for mode, live in heatmaps.items():
+        pipeline = DefendedPipeline(detector, library, mode, heatmap=live)
+        for _ in range(30):
+            results[mode] = pipeline(frame)
+        heat = results[mode].heatmap
+        assert heat.shape == (122, 218) and 0 <= heat.min() <= heat.max() <= 1 and "heatmap" in results[mode].timings
+
+    def on(mode, boxes):
+        return box_heat(results[mode].heatmap, boxes, frame.shape)
+
+    assert on("camouflage", chickens) < on("none", chickens) - 0.3
+    squares = results["decoys"].decoys
+    assert on("decoys", squares) - on("decoys", chickens) > on("none", squares) - on("none", chickens) + 0.1

@@ -38,12 +38,25 @@ def test_a_scene_cut_starts_afresh():
 
 
 def test_colour_range_moves_slowly():
-    live, x = stream(range_rate=0.1), image()
+    live, x = stream(colour_range=None), image()
+    live.colours.rate = 0.1
     live.update(x)
     first = live.normalised()
     assert first.min() >= 0 and first.max() <= 1
-    low, high = live.range
+    low, high = live.colours.low, live.colours.high
     live.total = live.total * 3   # the evidence suddenly triples
     brighter = live.normalised()
-    assert live.range[1] < low + 0.5 * (3 * high - low)    # moved only part of the way
-    assert brighter.max() == 1.0                             # clipped, not rescaled at once
+    assert live.colours.high < low + 0.5 * (3 * high - low)   # moved only part of the way
+    assert brighter.max() == 1.0                              # clipped, not rescaled at once
+
+
+def test_a_shared_colour_range_is_followed_only_by_its_owner():
+    owner, x = stream(), image()
+    reader = stream(colour_range=owner.colours)
+    owner.update(x)
+    owner.normalised()
+    before = (owner.colours.low, owner.colours.high)
+    reader.update(x * 0.1)
+    dim = reader.normalised()
+    assert (owner.colours.low, owner.colours.high) == before
+    torch.testing.assert_close(dim, owner.colours.scale(reader.map))

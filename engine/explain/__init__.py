@@ -3,7 +3,7 @@
 from engine.explain.masks import generate_masks
 from engine.explain.methods import METHODS, explain
 from engine.explain.rise import rise
-from engine.explain.streaming import StreamingRise
+from engine.explain.streaming import ColourRange, StreamingRise
 from engine.explain.targets import ClassLogit, ClassProbability, DenseClassEvidence, all_probabilities
 
-__all__ = ["METHODS", "ClassLogit", "ClassProbability", "DenseClassEvidence", "StreamingRise", "all_probabilities", "explain", "generate_masks", "rise"]
+__all__ = ["METHODS", "ClassLogit", "ColourRange", "ClassProbability", "DenseClassEvidence", "StreamingRise", "all_probabilities", "explain", "generate_masks", "rise"]

@@ -17,7 +17,7 @@ import torch
 from engine.explain.masks import generate_masks
 from engine.explain.targets import as_target
 
-DEFAULT_BATCH = 250
+DEFAULT_BATCH = 128
 
 
 def neutral_input(model) -> float:
@@ -63,6 +63,8 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
         masked = image.unsqueeze(0) * chunk
         if baseline:
             masked = masked + baseline * (1 - chunk)
+        # channels-last convolutions run about twice as fast on CPU (oneDNN) and suit tensor cores
+        masked = masked.contiguous(memory_format=torch.channels_last)
         with _autocast(image.device, autocast):
             out = model(masked)
         scores = score(out).float()

@@ -12,6 +12,31 @@ from engine.explain.targets import as_target
 CUT_THUMBNAIL = 16
 
 
+class ColourRange:
+    """A (low, high) range for showing maps that follows their min and max slowly; streams may share one,
+    so that two maps drawn side by side use the same colours for the same evidence."""
+
+    def __init__(self, rate: float = 0.05, initial: tuple[float, float] | None = None):
+        self.rate, self.initial = rate, initial
+        self.reset()
+
+    def reset(self) -> None:
+        self.low, self.high = self.initial if self.initial else (None, None)
+
+    def follow(self, values: torch.Tensor) -> None:
+        low, high = float(values.min()), float(values.max())
+        if self.low is None:
+            self.low, self.high = low, high
+        else:
+            self.low += self.rate * (low - self.low)
+            self.high += self.rate * (high - self.high)
+
+    def scale(self, values: torch.Tensor) -> torch.Tensor:
+        """`values` mapped to [0, 1] (clipped) by the current range (their own, until one is followed)."""
+        low, high = (self.low, self.high) if self.low is not None else (float(values.min()), float(values.max()))
+        return ((values - low) / max(high - low, 1e-9)).clamp(0, 1)
+
+
 class StreamingRise:
     """A running RISE map of a video stream.
 
@@ -28,22 +53,22 @@ class StreamingRise:
         n, s, p1: the mask bank.
         per_frame: masks scored per update.
         decay: weight of the past per update (default 1 - per_frame / n: about one bank's worth of memory).
-        range_rate: how fast the colour range follows the map (0: fixed at `value_range`).
-        value_range: initial (low, high) of the colour range.
+        colour_range: the ColourRange to scale the map by; this stream makes and follows its own when None,
+            and only reads one it is given (its owner follows it).
     """
 
     def __init__(self, model, size: tuple[int, int], target, n: int = 512, s: int = 8, p1: float = 0.5,
                  per_frame: int = 8, decay: float | None = None, cut_threshold: float = 0.12,
-                 range_rate: float = 0.05, value_range: tuple[float, float] | None = None,
-                 generator: torch.Generator | None = None, device: str | torch.device | None = None):
+                 colour_range: ColourRange | None = None, generator: torch.Generator | None = None,
+                 device: str | torch.device | None = None):
         self.model, self.score, self.p1 = model, as_target(target), p1
         self.masks = generate_masks(n, s, p1, size, generator=generator, device=device)
         self.per_frame = min(per_frame, n)
         self.decay = 1 - self.per_frame / n if decay is None else decay
-        self.cut_threshold, self.range_rate = cut_threshold, range_rate
+        self.cut_threshold = cut_threshold
         self.baseline = neutral_input(model)
-        self.initial_range = value_range
-        self.range = list(value_range) if value_range else None
+        self.owns_colours = colour_range is None
+        self.colours = ColourRange() if colour_range is None else colour_range
         self.cursor, self.cuts = 0, 0
         self.reset()
 
@@ -58,7 +83,8 @@ class StreamingRise:
         index = (self.cursor + torch.arange(self.per_frame, device=self.masks.device)) % len(self.masks)
         self.cursor = int(index[-1]) + 1
         chunk = self.masks[index]
-        scores = self.score(self.model(frame.unsqueeze(0) * chunk + self.baseline * (1 - chunk))).float()
+        masked = (frame.unsqueeze(0) * chunk + self.baseline * (1 - chunk)).contiguous(memory_format=torch.channels_last)
+        scores = self.score(self.model(masked)).float()
         contribution = (scores.reshape(-1, 1) * chunk.flatten(1)).sum(0).view(chunk.shape[-2:])
         self.total = self.decay * self.total + contribution
         self.weight = self.decay * self.weight + self.per_frame * self.p1
@@ -69,21 +95,16 @@ class StreamingRise:
         return self.total / self.weight
 
     def normalised(self) -> torch.Tensor:
-        """The current map scaled to [0, 1] by the tracked range."""
-        current = self.map
-        low, high = float(current.min()), float(current.max())
-        if self.range is None:
-            self.range = [low, high]
-        elif self.range_rate:
-            self.range[0] += self.range_rate * (low - self.range[0])
-            self.range[1] += self.range_rate * (high - self.range[1])
-        span = max(self.range[1] - self.range[0], 1e-6)
-        return ((current - self.range[0]) / span).clamp(0, 1)
+        """The current map scaled to [0, 1] by the colour range (which follows it, if this stream owns it)."""
+        if self.owns_colours:
+            self.colours.follow(self.map)
+        return self.colours.scale(self.map)
 
     def _detect_cut(self, frame: torch.Tensor) -> None:
         thumbnail = F.adaptive_avg_pool2d(frame.float().unsqueeze(0), CUT_THUMBNAIL)
         if self.previous is not None and (thumbnail - self.previous).abs().mean() > self.cut_threshold:
             self.reset()
             self.cuts += 1
-            self.range = list(self.initial_range) if self.initial_range else None
+            if self.owns_colours:
+                self.colours.reset()
         self.previous = thumbnail
