@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fraction", type=float, default=0.8,
                       help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
+    demo.add_argument("--fgsm-eps", type=_fraction, default=32 / 255,
+                      help="pixel budget of the on-the-fly FGSM mode, e.g. 32/255 (default)")
     demo.add_argument("--heatmap", default="none", choices=HEATMAPS,
                       help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
     _add_device(demo)

@@ -94,11 +94,13 @@ def _accuracy_line(result: dict, labels) -> str:
 def demo(args: argparse.Namespace) -> None:
     if args.frames < 1:
         raise SaviourError(f"--frames must be at least 1, got {args.frames}")
+    if not 0 < args.fgsm_eps <= 1:
+        raise SaviourError(f"--fgsm-eps must be in (0, 1], e.g. 32/255, got {args.fgsm_eps}")
     hunter = load_classifier("hunter", device=resolve_device(args.device))
     library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
                                 file_sha256(shipped_weights("hunter")))
     summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
-                       heatmap=args.heatmap == "rise")
+                       heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube)
     shares = summary["targets_real_chicken"]
     print(f"frames with a chicken in view: {summary['frames_with_chicken']}")
     print("hunter targets a real chicken: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items()))

@@ -3,7 +3,8 @@
 Each output frame shows the hunter's view of the clean frame (left) and of the defended frame
 (right). The summary counts, over frames with a chicken at least 20 px tall and half visible, how
 often the hunter's target (its most confident chicken) is a real chicken: before any defence, after
-camouflage blocks, after control blocks (shuffled pixels), and with ghost-chicken decoys alone.
+camouflage blocks, after control blocks (shuffled pixels), with ghost-chicken decoys alone, and after
+the on-the-fly FGSM step (no block).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from realtime.world import FarmWorld
 
 # Not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001).
 DEMO_SEED = 4242
-MODES = ("none", "camouflage", "control", "decoys")
+MODES = ("none", "camouflage", "control", "decoys", "fgsm")
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
 
 
@@ -64,7 +65,8 @@ class DemoTally:
         return {
             "frames_with_chicken": self.frames,
             "targets_real_chicken": {"before": share["none"], "after_camouflage": share["camouflage"],
-                                     "after_control": share["control"], "with_decoys": share["decoys"]},
+                                     "after_control": share["control"], "with_decoys": share["decoys"],
+                                     "after_fgsm": share["fgsm"]},
             "with_decoys_targets_decoy": self.on_decoy / self.frames if self.frames else float("nan"),
         } | ({"mean_heat": {key: float(np.mean(v)) for key, v in self.heat.items()}} if self.heat else {})
 
@@ -99,7 +101,8 @@ def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
 
 
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = 0.8,
-             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False) -> dict:
+             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
+             cube: bool = False) -> dict:
     """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
 
     With `heatmap`, both panels show a live RISE map of the hunter's chicken evidence, and the summary
@@ -108,7 +111,8 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     out_dir = Path(out_dir)
     prepare_output(out_dir / "demo.mp4")
     heatmaps = _heatmaps(detector.classifier) if heatmap else {}
-    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction, heatmap=heatmaps.get(mode))
+    pipelines = {mode: DefendedPipeline(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
+                                        fgsm_eps=fgsm_eps, cube=cube)
                  for mode in MODES}
     world = FarmWorld(seed=DEMO_SEED)
     tally, gif_frames, seconds = DemoTally(), [], 0.0
@@ -130,6 +134,6 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
                 gif_frames.append(panel)
     write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
     summary = tally.summary() | {"world_seed": DEMO_SEED, "frames": frames, "block_fraction": fraction,
-                                 "heatmap": "rise" if heatmap else "none"}
+                                 "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
     (out_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from blocks.library import BlockLibrary
+from blocks.onthefly import fgsm_chickens
 from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
 from engine.detect import HunterDetector, aim
 from engine.detections import Detections
 from engine.errors import SaviourError
 
-MODES = ("none", "camouflage", "control", "decoys", "camouflage+decoys")
+MODES = ("none", "camouflage", "control", "decoys", "camouflage+decoys", "fgsm")
 
 
 @dataclass
@@ -46,21 +47,27 @@ class DefendedPipeline:
     Args:
         detector: the hunter's detector.
         library: the blocks to use (camouflage and ghost-chicken blocks are taken from it).
-        mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled.
+        mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled; "fgsm" steps
+            each chicken's window toward terrain on the fly (no block).
         fraction: camouflage block side as a fraction of the chicken box's larger side.
         decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame.
         heatmap: a live heatmap (realtime.heatmap.HunterHeatmap) of the defended frames, or None.
+        fgsm_eps: the on-the-fly step's pixel budget in [0, 1] (mode "fgsm").
+        cube: draw blocks as small 3D cubes instead of flat squares.
     """
 
     def __init__(self, detector: HunterDetector, library: BlockLibrary, mode: str = "camouflage",
                  fraction: float = 0.8, decoys: np.ndarray | None = None, camouflage_target: str = "terrain",
-                 heatmap=None):
+                 heatmap=None, fgsm_eps: float = 32 / 255, cube: bool = False):
         if mode not in MODES:
             raise SaviourError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
         if not 0 < fraction <= 2:
             raise SaviourError(f"block fraction must be in (0, 2], got {fraction}")
         self.detector, self.mode, self.fraction, self.decoys = detector, mode, fraction, decoys
         self.heatmap = heatmap
+        if not 0 < fgsm_eps <= 1:
+            raise SaviourError(f"the on-the-fly FGSM budget must be in (0, 1], got {fgsm_eps}")
+        self.fgsm_eps, self.cube = fgsm_eps, cube
         camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
         ghosts = library.of_purpose("ghost-chicken")
         if not camouflage or not ghosts:
@@ -102,10 +109,12 @@ class DefendedPipeline:
         defended = frame.copy()
         chickens = detections.of_class("chicken").xyxy
         if self.mode in ("camouflage", "camouflage+decoys"):
-            cover_boxes(defended, self.camouflage, chickens, self.fraction)
+            cover_boxes(defended, self.camouflage, chickens, self.fraction, self.cube)
         elif self.mode == "control":
-            cover_boxes(defended, self.control, chickens, self.fraction)
+            cover_boxes(defended, self.control, chickens, self.fraction, self.cube)
+        elif self.mode == "fgsm":
+            fgsm_chickens(self.detector, defended, chickens, self.fgsm_eps)
         decoys = self.decoy_boxes(frame.shape) if "decoys" in self.mode else np.zeros((0, 4))
         if len(decoys):
-            paste_at(defended, self.ghost, (decoys[:, :2] + decoys[:, 2:]) / 2, decoys[:, 2] - decoys[:, 0])
+            paste_at(defended, self.ghost, (decoys[:, :2] + decoys[:, 2:]) / 2, decoys[:, 2] - decoys[:, 0], self.cube)
         return defended, decoys

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from blocks.library import DEFAULT_LIBRARY, BlockLibrary
-from blocks.paste import cover_boxes, paste_at, shuffled
+from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
 from engine.detect import HunterDetector
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
@@ -30,6 +30,24 @@ def test_cover_boxes_centres_a_block_of_the_chosen_fraction():
     cover_boxes(frame, np.full((5, 5, 3), 200, np.uint8), np.array([[20.0, 20.0, 60.0, 80.0]]), 0.5)
     ys, xs = np.nonzero(frame[..., 0])
     assert (xs.min(), xs.max(), ys.min(), ys.max()) == (25, 54, 35, 64)   # 30 px square at (40, 50)
+
+
+def test_a_cube_shows_the_block_on_its_front_and_shaded_copies_on_top_and_side():
+    block = np.random.default_rng(1).integers(60, 200, (5, 5, 3), dtype=np.uint8)
+    image, solid = cube_image(block, 40)
+    assert not solid[0, 0] and not solid[-1, -1] and solid[20, 10]           # a hexagon, not a square
+    # the front face is 30 px (side - depth) below the 10-px top: each block cell is a 6 x 6 square
+    centres = image[10 + 3:40:6, 3:30:6]
+    np.testing.assert_array_equal(centres, block)
+    assert image[3, 20].mean() > image[25, 37].mean()                        # lit top, shaded side
+
+
+def test_pasting_a_cube_writes_only_cube_pixels():
+    frame = np.full((60, 60, 3), 7, np.uint8)
+    paste_at(frame, np.full((5, 5, 3), 100, np.uint8), np.array([[30.0, 30.0]]), np.array([40.0]), cube=True)
+    assert frame[10, 10].tolist() == [7, 7, 7]           # the cube's empty top-left corner
+    assert frame[30, 20].tolist() == [100, 100, 100]     # front face
+    assert frame[12, 30].tolist() == [125, 125, 125]     # lit top face
 
 
 def test_control_block_has_the_same_colours_in_another_order():
@@ -105,3 +123,24 @@ def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(par
     assert on("camouflage", chickens) < on("none", chickens) - 0.3
     squares = results["decoys"].decoys
     assert on("decoys", squares) - on("decoys", chickens) > on("none", squares) - on("none", chickens) + 0.1
+
+
+def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
+    detector, library = parts
+    pipeline = DefendedPipeline(detector, library, "fgsm", fgsm_eps=32 / 255)
+    world = FarmWorld(seed=4242)
+    before = after = 0
+    for i in range(0, 300, 20):
+        frame = world.render(i)[0]
+        result = pipeline(frame)
+        change = np.abs(result.defended.astype(int) - frame.astype(int))
+        assert change.max() <= 32
+        boxes = result.before.of_class("chicken").xyxy
+        grown = np.concatenate([boxes[:, :2] - 0.25 * (boxes[:, 2:] - boxes[:, :2]) - 1,
+                                boxes[:, 2:] + 0.25 * (boxes[:, 2:] - boxes[:, :2]) + 1], 1)
+        ys, xs = np.nonzero(change.max(axis=2))
+        assert all(np.any((grown[:, 0] <= x) & (x <= grown[:, 2]) & (grown[:, 1] <= y) & (y <= grown[:, 3]))
+                   for x, y in zip(xs, ys))
+        before += len(boxes)
+        after += len(result.after.of_class("chicken"))
+    assert before >= 30 and after <= 0.8 * before
