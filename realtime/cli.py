@@ -14,6 +14,7 @@ from engine.explain.attack import ATTACKABLE
 from engine.errors import SaviourError
 from realtime import commands, explain_commands
 from realtime.heatmap import HEATMAPS
+from realtime.pipeline import MODES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -181,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
     _add_device(demo)
 
+    batch = _subcommand(sub, "batch", "run the defended pipeline over video files: annotated MP4, JSONL log, summaries", """
+        saviour batch clips/ --out out/batch
+        saviour batch 'footage/**/*.mp4' extra.mov --out out/batch --mode decoys --batch-size 16
+        saviour batch clips/ --out out/batch --force          # redo inputs that are already done
+        """, commands.batch)
+    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders of videos or glob patterns")
+    batch.add_argument("--out", required=True, help="output folder: one subfolder per input plus batch_summary.json")
+    batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
+    batch.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
+    batch.add_argument("--batch-size", type=int, default=8, help="frames per detector pass (default: 8)")
+    batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
+    batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    batch.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
+    batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
+    _add_device(batch)
+
     bench = _subcommand(sub, "bench", "benchmark the world, the detector, the defended pipeline and RISE", """
         saviour bench
         saviour bench --frames 100 --rise-n 1000 --device cpu
@@ -194,11 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except SaviourError as error:
         print(f"saviour: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("saviour: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return 0
+    return code or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,10 @@ from engine.models import Hunter, file_sha256, load_classifier, save_checkpoint,
 from engine.train import accuracy, fit, patches_to_tensor
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
+from realtime.heatmap import HunterHeatmap
 from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches
+from realtime.pipeline import DefendedPipeline
 from realtime.sources import open_source
 from realtime.video import Mp4Writer, prepare_output
 
@@ -108,6 +111,36 @@ def demo(args: argparse.Namespace) -> None:
     if "mean_heat" in summary:
         print("mean heat: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["mean_heat"].items()))
     print(f"wrote {Path(args.out) / 'demo.mp4'}, demo.gif, demo_summary.json")
+
+
+def batch(args: argparse.Namespace) -> int:
+    from realtime.batch import run_batch
+
+    if args.batch_size < 1:
+        raise SaviourError(f"--batch-size must be at least 1, got {args.batch_size}")
+    hunter = load_classifier(args.weights, device=resolve_device(args.device))
+    if not hasattr(hunter, "dense_logits"):
+        raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
+    weights_file = shipped_weights("hunter") if args.weights == "hunter" else Path(args.weights)
+    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
+                                file_sha256(weights_file))
+    heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
+    pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction, heatmap=heatmap)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "
+          f"failed {len(report.failed)}")
+    for path, reason in report.failed:
+        print(f"  failed: {reason}")
+    print(f"wrote {Path(args.out) / 'batch_summary.json'}")
+    return 1 if report.failed else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def bench(args: argparse.Namespace) -> None:

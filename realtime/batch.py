@@ -1,0 +1,181 @@
+"""`saviour batch`: run the defended pipeline over many video files.
+
+Per input, under OUT/<name>/: `annotated.mp4` (before | after, H.264), `frames.jsonl` (one line per
+frame: detections before and after, aim points, heatmap statistics, timings) and `summary.json`,
+which is written last, so its presence marks the input as done. Every file appears under its final
+name only when complete. OUT/batch_summary.json lists each input as done, skipped or failed.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.detect import target_point
+from engine.detections import Detections
+from engine.errors import SaviourError
+from realtime.demo import side_by_side
+from realtime.pipeline import DefendedPipeline, FrameResult
+from realtime.sources import VideoFileSource
+from realtime.video import Mp4Writer
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+def expand_inputs(specs: list[str]) -> list[Path]:
+    """Files as given, folders as their video files (sorted), globs as their matches; order kept, no repeats.
+    A spec that matches nothing is kept as given, so it is reported as failed."""
+    found: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        elif any(c in spec for c in "*?[") and not path.exists():
+            found += [Path(p) for p in sorted(glob.glob(spec, recursive=True))] or [path]
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def output_names(paths: list[Path]) -> dict[Path, str]:
+    """Each input's output folder name: its file stem, with -2, -3 ... when stems repeat."""
+    names, used = {}, {}
+    for path in paths:
+        used[path.stem] = used.get(path.stem, 0) + 1
+        names[path] = path.stem if used[path.stem] == 1 else f"{path.stem}-{used[path.stem]}"
+    return names
+
+
+@dataclass
+class BatchReport:
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)   # (input, reason)
+
+
+def detections_json(detections: Detections) -> list[dict]:
+    return [{"label": name, "score": round(float(score), 4), "xyxy": [round(float(v), 1) for v in box]}
+            for name, score, box in zip(detections.names, detections.score, detections.xyxy)]
+
+
+def frame_record(index: int, result: FrameResult) -> dict:
+    record = {"frame": index, "before": detections_json(result.before), "after": detections_json(result.after),
+              "aim_before": _point(target_point(result.before)), "aim_after": _point(target_point(result.after)),
+              "timings_ms": {k: round(v, 2) for k, v in result.timings.items()}}
+    if result.heatmap is not None:
+        record["heatmap"] = {"mean": round(float(result.heatmap.mean()), 4), "max": round(float(result.heatmap.max()), 4)}
+    return record
+
+
+def _point(point):
+    return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
+
+
+def run_pipeline_batched(pipeline: DefendedPipeline, frames: list[np.ndarray]) -> list[FrameResult]:
+    """The pipeline on several frames, with each detection pass made on all of them at once."""
+    start = time.perf_counter()
+    befores = pipeline.detector(frames)
+    detect_ms = (time.perf_counter() - start) * 1000 / len(frames)
+    results = [pipeline(frame, before) for frame, before in zip(frames, befores)] if pipeline.mode == "none" else None
+    if results is not None:
+        return results
+    start = time.perf_counter()
+    defended = [pipeline.defend(frame, before) for frame, before in zip(frames, befores)]
+    defend_ms = (time.perf_counter() - start) * 1000 / len(frames)
+    start = time.perf_counter()
+    afters = pipeline.detector([image for image, _ in defended])
+    after_ms = (time.perf_counter() - start) * 1000 / len(frames)
+    results = []
+    for frame, before, (image, decoys), after in zip(frames, befores, defended, afters):
+        timings = {"detect": detect_ms, "defend": defend_ms, "detect_after": after_ms}
+        heat = None
+        if pipeline.heatmap is not None:
+            start = time.perf_counter()
+            heat = pipeline.heatmap(image)
+            timings["heatmap"] = (time.perf_counter() - start) * 1000
+        results.append(FrameResult(frame, before, image, after, decoys, heat, timings))
+    return results
+
+
+def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress) -> dict:
+    """Run one video; write its three outputs; return its summary."""
+    source = VideoFileSource(path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "frames.jsonl"
+    log_tmp = log_path.with_name(f".{log_path.name}.part")
+    frames, chunk, started = 0, [], time.perf_counter()
+    aimed = {"before": 0, "after": 0}
+    try:
+        with Mp4Writer(out_dir / "annotated.mp4", fps=source.fps) as video, open(log_tmp, "w") as log:
+            for frame in source:
+                chunk.append(frame)
+                if len(chunk) == batch_size:
+                    frames = _flush(pipeline, chunk, frames, video, log, aimed, progress)
+            frames = _flush(pipeline, chunk, frames, video, log, aimed, progress)
+        log_tmp.replace(log_path)
+    finally:
+        log_tmp.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    summary = {"input": str(path), "frames": frames, "fps_source": source.fps, "seconds": round(seconds, 2),
+               "speed_x_realtime": round(frames / source.fps / seconds, 3) if seconds else None,
+               "mode": pipeline.mode, "frames_aimed_at_a_chicken": aimed}
+    _atomic_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _flush(pipeline, chunk, frames, video, log, aimed, progress) -> int:
+    if not chunk:
+        return frames
+    for result in run_pipeline_batched(pipeline, chunk):
+        video.write(side_by_side(result, 0.0, pipeline.mode, result.heatmap))
+        record = frame_record(frames, result)
+        log.write(json.dumps(record) + "\n")
+        aimed["before"] += record["aim_before"] is not None
+        aimed["after"] += record["aim_after"] is not None
+        frames += 1
+        progress.update(1)
+    chunk.clear()
+    return frames
+
+
+def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_size: int = 8,
+              force: bool = False) -> BatchReport:
+    """Every input in turn; a failing input is recorded and the batch goes on."""
+    report = BatchReport()
+    paths = expand_inputs(inputs)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SaviourError(f"{out}: cannot write output there ({error.strerror or error})") from None
+    names = output_names(paths)
+    try:
+        for path in tqdm(paths, desc="batch", unit="file", position=0):
+            target = out / names[path]
+            if (target / "summary.json").is_file() and not force:
+                report.skipped.append(str(path))
+                continue
+            try:
+                total = VideoFileSource(path).frames
+                with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
+                    process_input(path, target, pipeline, batch_size, bar)
+                report.done.append(str(path))
+            except SaviourError as error:
+                report.failed.append((str(path), str(error)))
+                tqdm.write(f"saviour: failed: {error}")
+    finally:
+        _atomic_json(out / "batch_summary.json", {
+            "done": report.done, "skipped": report.skipped,
+            "failed": [{"input": p, "reason": r} for p, r in report.failed]})
+    return report
+
+
+def _atomic_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)

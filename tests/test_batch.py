@@ -1,0 +1,69 @@
+import json
+
+import av
+import pytest
+
+from realtime.cli import main
+from realtime.video import Mp4Writer
+from realtime.world import FarmWorld
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clips") / "farm.mp4"
+    world = FarmWorld(seed=4242, size=(320, 180))
+    with Mp4Writer(path, fps=30) as video:
+        for i in range(10):
+            video.write(world.render(i)[0])
+    return path
+
+
+def test_batch_writes_video_log_and_summaries_and_goes_on_after_bad_inputs(tmp_path, clip, capsys):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("not a video")
+    out = tmp_path / "out"
+    code = main(["batch", str(clip), str(fake), str(tmp_path / "missing.mp4"), "--out", str(out),
+                 "--batch-size", "4", "--device", "cpu"])
+    assert code == 1
+    lines = (out / "farm" / "frames.jsonl").read_text().splitlines()
+    assert len(lines) == 10
+    record = json.loads(lines[0])
+    assert {"frame", "before", "after", "aim_before", "aim_after", "timings_ms"} <= set(record)
+    assert any(d["label"] == "chicken" for line in lines for d in json.loads(line)["before"])
+    with av.open(str(out / "farm" / "annotated.mp4")) as video:
+        assert video.streams.video[0].codec_context.name == "h264" and video.streams.video[0].frames == 10
+    assert json.loads((out / "farm" / "summary.json").read_text())["frames"] == 10
+    batch = json.loads((out / "batch_summary.json").read_text())
+    assert batch["done"] == [str(clip)]
+    reasons = {f["input"]: f["reason"] for f in batch["failed"]}
+    assert "cannot read it as a video" in reasons[str(fake)] and "no such video file" in reasons[str(tmp_path / "missing.mp4")]
+    assert not list(out.rglob("*.part")) and not (out / "notes").exists()
+    assert "failed 2" in capsys.readouterr().out
+
+
+def test_batch_skips_finished_inputs_unless_forced(tmp_path, clip, capsys):
+    out = tmp_path / "out"
+    assert main(["batch", str(clip.parent), "--out", str(out), "--device", "cpu"]) == 0
+    assert main(["batch", str(clip.parent / "*.mp4"), "--out", str(out), "--device", "cpu"]) == 0
+    assert json.loads((out / "batch_summary.json").read_text())["skipped"] == [str(clip)]
+    assert main(["batch", str(clip), "--out", str(out), "--force", "--device", "cpu"]) == 0
+    assert json.loads((out / "batch_summary.json").read_text())["done"] == [str(clip)]
+
+
+def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch):
+    from realtime import batch
+
+    calls = {"n": 0}
+    original = batch.side_by_side
+
+    def interrupt_on_the_fifth_frame(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(batch, "side_by_side", interrupt_on_the_fifth_frame)
+    out = tmp_path / "out"
+    assert main(["batch", str(clip), "--out", str(out), "--batch-size", "2", "--device", "cpu"]) == 130
+    assert not (out / "farm" / "annotated.mp4").exists() and not (out / "farm" / "summary.json").exists()
+    assert not list(out.rglob("*.part")) and json.loads((out / "batch_summary.json").read_text())["done"] == []
