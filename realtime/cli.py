@@ -198,6 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
     _add_device(batch)
 
+    gif = _subcommand(sub, "gif", "a stretch of a video or of the farm world as a looping GIF of the defended view", """
+        saviour gif world --duration 5 --out out/world.gif
+        saviour gif clip.mp4 --start 12 --duration 4 --fps 10 --width 400 --max-size 2 --out clip.gif
+        """, commands.gif)
+    gif.add_argument("input", metavar="INPUT", help="'world' or a video file")
+    gif.add_argument("--out", required=True, help="output GIF")
+    gif.add_argument("--start", type=float, default=0.0, help="start time in seconds (default: 0)")
+    gif.add_argument("--duration", type=float, default=5.0, help="length in seconds (default: 5)")
+    gif.add_argument("--fps", type=float, default=10.0, help="GIF frame rate at most (default: 10)")
+    gif.add_argument("--width", type=int, default=480, help="GIF width in pixels (default: 480)")
+    gif.add_argument("--max-size", type=float, default=None, help="MB; lower fps and width until it fits")
+    gif.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
+    gif.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
+    gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    _add_device(gif)
+
     bench = _subcommand(sub, "bench", "benchmark the world, the detector, the defended pipeline and RISE", """
         saviour bench
         saviour bench --frames 100 --rise-n 1000 --device cpu

@@ -139,6 +139,25 @@ def batch(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def gif(args: argparse.Namespace) -> None:
+    from realtime.gif_command import defended_frames, write_sized_gif
+
+    checks = [(args.start >= 0, "--start must be at least 0"), (args.duration > 0, "--duration must be positive"),
+              (args.fps > 0, "--fps must be positive"), (args.width >= 16, "--width must be at least 16 px"),
+              (args.max_size is None or args.max_size > 0, "--max-size must be positive")]
+    for ok, message in checks:
+        if not ok:
+            raise SaviourError(message)
+    out = prepare_output(args.out)
+    hunter = load_classifier("hunter", device=resolve_device(args.device))
+    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
+                                file_sha256(shipped_weights("hunter")))
+    pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction)
+    frames, fps = defended_frames(pipeline, args.input, args.start, args.duration, args.fps, seed=args.seed)
+    path, fps, width = write_sized_gif(frames, out, fps, args.width, args.max_size)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 

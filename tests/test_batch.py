@@ -67,3 +67,29 @@ def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch
     assert main(["batch", str(clip), "--out", str(out), "--batch-size", "2", "--device", "cpu"]) == 130
     assert not (out / "farm" / "annotated.mp4").exists() and not (out / "farm" / "summary.json").exists()
     assert not list(out.rglob("*.part")) and json.loads((out / "batch_summary.json").read_text())["done"] == []
+
+
+def test_gif_of_the_defended_view_fits_the_size_limit(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "world.gif"
+    assert main(["gif", "world", "--duration", "2", "--fps", "10", "--width", "320", "--out", str(out),
+                 "--device", "cpu"]) == 0
+    full = Image.open(out)
+    assert full.width == 320 and full.n_frames == 20 and full.info.get("loop") == 0
+    size_mb = out.stat().st_size / 1e6
+    small = tmp_path / "small.gif"
+    assert main(["gif", "world", "--duration", "2", "--fps", "10", "--width", "320", "--out", str(small),
+                 "--max-size", f"{size_mb / 3:.4f}", "--device", "cpu"]) == 0
+    assert small.stat().st_size / 1e6 <= size_mb / 3
+    assert "fps" in capsys.readouterr().out and not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["world", "--duration", "0"], "--duration must be positive"),
+    (["nothing.mp4"], "no such video file"),
+    (["world", "--start", "20", "--duration", "1", "--max-size", "0.00001"], "cannot get under"),
+])
+def test_gif_bad_input(tmp_path, capsys, args, message):
+    code = main(["gif", *args, "--out", str(tmp_path / "x.gif"), "--fps", "2", "--device", "cpu"])
+    assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "x.gif").exists()

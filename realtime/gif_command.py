@@ -1,0 +1,67 @@
+"""`saviour gif`: a stretch of a video (or of the farm world) as a looping GIF of the defended view,
+shrunk in frame rate and width until it fits a size limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.detect import target_point
+from engine.errors import SaviourError
+from realtime.gif import write_gif
+from realtime.overlay import hunter_view
+from realtime.pipeline import DefendedPipeline
+from realtime.sources import open_source
+
+MIN_FPS, MIN_WIDTH = 2.0, 120
+SHRINK = 0.8
+
+
+def defended_frames(pipeline: DefendedPipeline, source_spec: str, start: float, duration: float, fps: float,
+                    seed: int = 0) -> tuple[list[np.ndarray], float]:
+    """The hunter's view of the defended frames from `start` for `duration` seconds, at most `fps`
+    frames per second; returns the frames and the frame rate they were taken at."""
+    source = open_source(source_spec, seed=seed, frames=None if source_spec != "world" else 10 ** 9)
+    every = max(1, round(source.fps / fps))
+    first, last = round(start * source.fps), round((start + duration) * source.fps)
+    frames = []
+    for index, frame in enumerate(source):
+        if index >= last:
+            break
+        if index >= first and (index - first) % every == 0:
+            result = pipeline(frame)
+            frames.append(hunter_view(result.defended, result.after, target_point(result.after)))
+    if not frames:
+        raise SaviourError(f"{source_spec}: no frames between {start} s and {start + duration} s")
+    return frames, source.fps / every
+
+
+def write_sized_gif(frames: list[np.ndarray], path: Path, fps: float, width: int,
+                    max_mb: float | None = None) -> tuple[Path, float, int]:
+    """Write the GIF; while it is larger than `max_mb`, lower the frame rate and the width in turn.
+    Returns the path and the frame rate and width it was written at."""
+    trial = path.with_name(f".{path.name}.sizing.gif")
+    lower_fps = True
+    try:
+        while True:
+            size_mb = write_gif(frames, trial, fps=fps, width=width).stat().st_size / 1e6
+            if max_mb is None or size_mb <= max_mb:
+                return trial.replace(path), fps, width
+            can_fps, can_width = fps * SHRINK >= MIN_FPS, width * SHRINK >= MIN_WIDTH
+            if not (can_fps or can_width):
+                raise SaviourError(f"{path}: cannot get under {max_mb} MB (still {size_mb:.1f} MB at "
+                                   f"{fps:.1f} fps, {width} px wide); use a shorter --duration")
+            if can_fps and (lower_fps or not can_width):
+                frames, fps = _drop(frames, SHRINK), fps * SHRINK
+            else:
+                width = int(width * SHRINK)
+            lower_fps = not lower_fps
+    finally:
+        trial.unlink(missing_ok=True)
+
+
+def _drop(frames: list[np.ndarray], keep: float) -> list[np.ndarray]:
+    """Evenly keep a share `keep` of the frames."""
+    count = max(1, round(len(frames) * keep))
+    return [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)]
