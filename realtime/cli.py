@@ -6,13 +6,13 @@ import argparse
 import sys
 import textwrap
 
-from blocks.generate import METHODS
+from blocks.generate import METHODS as BLOCK_METHODS
 from blocks.library import PURPOSES
 from engine.device import DEVICE_CHOICES
-from engine.explain import METHODS
+from engine.explain import METHODS as EXPLANATION_METHODS
 from engine.explain.attack import ATTACKABLE
 from engine.errors import SaviourError
-from realtime import commands, explain_commands
+from realtime import commands, config, explain_commands
 from realtime.heatmap import HEATMAPS
 from realtime.pipeline import MODES
 
@@ -55,8 +55,14 @@ def _subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.A
     parser = sub.add_parser(name, help=summary, description=summary,
                             epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=func, parser=parser)
     return parser
+
+
+def _add_config(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--config", default=None, help=f"YAML file of settings, e.g. {example}")
+    parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                        help="override one setting (repeatable), e.g. --set fraction=0.6")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--target", default=None, help="class name or index to explain (default: predicted; crops: true)")
     explain.add_argument("--crops", type=int, default=200, help="farm-world crops to score (default: 200)")
     explain.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
-    explain.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated (default: {','.join(METHODS)})")
+    explain.add_argument("--methods", default=",".join(EXPLANATION_METHODS),
+                         help=f"comma-separated (default: {','.join(EXPLANATION_METHODS)})")
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
@@ -157,13 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="camouflage (on chickens), ghost-chicken or panda-decoy (on empty ground)")
     generate.add_argument("--target", default=None,
                           help="class the hunter should see (camouflage: terrain or pig; default per purpose)")
-    generate.add_argument("--method", default="eot", choices=METHODS,
+    generate.add_argument("--method", default="eot", choices=BLOCK_METHODS,
                           help="sweep: the notebook's one FGSM step; eot: optimised over random placements")
     generate.add_argument("--eps", type=_fraction, default=-0.25,
                           help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
     generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    generate.add_argument("--out", required=True, help="library folder (created, or extended if it exists)")
+    generate.add_argument("--out", default="blocks_library", help="library folder, created or extended (default: blocks_library)")
+    _add_config(generate, "configs/blocks.yaml")
     _add_device(generate)
 
     demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
@@ -175,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fraction", type=float, default=0.8,
                       help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    _add_config(demo, "configs/demo.yaml")
     demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
     demo.add_argument("--fgsm-eps", type=_fraction, default=32 / 255,
                       help="pixel budget of the on-the-fly FGSM mode, e.g. 32/255 (default)")
@@ -188,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         saviour batch clips/ --out out/batch --force          # redo inputs that are already done
         """, commands.batch)
     batch.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders of videos or glob patterns")
-    batch.add_argument("--out", required=True, help="output folder: one subfolder per input plus batch_summary.json")
+    batch.add_argument("--out", default="out/batch",
+                       help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
     batch.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
     batch.add_argument("--batch-size", type=int, default=8, help="frames per detector pass (default: 8)")
@@ -196,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     batch.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
+    _add_config(batch, "configs/batch.yaml")
     _add_device(batch)
 
     gif = _subcommand(sub, "gif", "a stretch of a video or of the farm world as a looping GIF of the defended view", """
@@ -226,8 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        if getattr(args, "config", None) or getattr(args, "set", None):
+            config.apply(args.parser, args.config, args.set)
+            args = parser.parse_args(argv)
         code = args.func(args)
     except SaviourError as error:
         print(f"saviour: error: {error}", file=sys.stderr)

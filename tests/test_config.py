@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from realtime import config
+from realtime.cli import build_parser, main
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+
+
+def subcommand(*names):
+    parser = build_parser()
+    for name in names:
+        parser = next(a for a in parser._actions if a.dest in ("command", "blocks_command")).choices[name]
+    return parser
+
+
+@pytest.mark.parametrize("file, command", [("demo.yaml", ["demo"]), ("batch.yaml", ["batch"]),
+                                           ("blocks.yaml", ["blocks", "generate"])])
+def test_each_config_holds_every_setting_at_its_default(file, command):
+    parser = subcommand(*command)
+    values = config.checked(parser, config.load_config(CONFIGS / file), file)
+    assert set(values) == set(config.options(parser))
+    defaults = {dest: action.default for dest, action in config.options(parser).items()}
+    assert values == defaults
+
+
+def test_flags_beat_set_which_beats_the_file(tmp_path):
+    file = tmp_path / "mine.yaml"
+    file.write_text("fraction: 0.6\nframes: 50\nmode_unused: 1\n".replace("mode_unused: 1\n", "cube: true\n"))
+    argv = ["demo", "--config", str(file), "--set", "frames=70", "--frames", "90"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config.apply(args.parser, args.config, args.set)
+    args = parser.parse_args(argv)
+    assert (args.fraction, args.frames, args.cube) == (0.6, 90, True)
+    args = parser.parse_args(argv[:-2])
+    assert args.frames == 70
+
+
+@pytest.mark.parametrize("text, message", [
+    ("fracton: 0.6\n", "unknown key 'fracton'"),
+    ("frames: many\n", "frames: expected an integer, got 'many'"),
+    ("frames: 2.5\n", "frames: expected an integer"),
+    ("cube: 3\n", "cube: expected true or false"),
+    ("heatmap: grad\n", "heatmap: expected one of none, rise"),
+    ("- a list\n", "expected a mapping"),
+    ("frames: [1,\n", "not valid YAML"),
+])
+def test_a_bad_config_names_the_file_and_key_and_exits_2(tmp_path, capsys, text, message):
+    file = tmp_path / "demo.yaml"
+    file.write_text(text)
+    assert main(["demo", "--config", str(file), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert str(file) in err and message in err and not (tmp_path / "o").exists()
+
+
+def test_bad_set_and_missing_config(tmp_path, capsys):
+    assert main(["demo", "--set", "fraction"]) == 2
+    assert "expected key=value" in capsys.readouterr().err
+    assert main(["batch", "x.mp4", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert "no such config file" in capsys.readouterr().err
