@@ -226,6 +226,31 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_device(gif)
 
+    live = _subcommand(sub, "live", "the defended view of a camera, screen, stream, video or the farm world, live", """
+        saviour live                                   # the farm world in a window
+        saviour live --source 0 --heatmap rise         # webcam 0
+        saviour live --source screen:0,0,1280,720      # a screen region (e.g. a game window)
+        saviour live --source clip.mp4 --no-window --max-frames 300 --record out/clip.mp4
+
+        keys: q/Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle view
+              (side by side, after, before), space pause, s snapshot PNG, r start/stop recording, ? help
+        """, commands.live)
+    live.add_argument("--source", default="world",
+                      help="world, a camera index, screen[:x,y,w,h], a stream URL, a video, a folder or glob of images")
+    live.add_argument("--no-window", action="store_true", help="run headless (no window, no keys)")
+    live.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    live.add_argument("--record", default=None, help="record the whole run to this MP4 (and a GIF beside it)")
+    live.add_argument("--out-dir", default="out/live", help="where snapshots and r-key recordings go (default: out/live)")
+    live.add_argument("--no-blocks", action="store_true", help="start with the blocks off")
+    live.add_argument("--decoys", action="store_true", help="start with the decoys on")
+    live.add_argument("--heatmap", default="none", choices=HEATMAPS, help="start with the heatmap (default: none)")
+    live.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
+    live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    live.add_argument("--retries", type=int, default=3, help="reopen a camera or stream that stops, this often")
+    live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    _add_config(live, "configs/webcam.yaml")
+    _add_device(live)
+
     bench = _subcommand(sub, "bench", "benchmark the world, the detector, the defended pipeline and RISE", """
         saviour bench
         saviour bench --frames 100 --rise-n 1000 --device cpu

@@ -158,6 +158,32 @@ def gif(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")
 
 
+def live(args: argparse.Namespace) -> None:
+    from realtime.live import LiveApp, LiveState
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise SaviourError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.record:
+        prepare_output(args.record)
+    device = resolve_device(args.device)
+    hunter = load_classifier("hunter", device=device)
+    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
+                                file_sha256(shipped_weights("hunter")))
+    frames = args.max_frames if args.source != "world" else (args.max_frames or 10 ** 9)
+    source = open_source(args.source, frames=frames, seed=args.seed, retries=args.retries)
+    state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
+    app = LiveApp(HunterDetector(hunter), library, source, str(device), args.fraction, window=not args.no_window,
+                  out_dir=args.out_dir, state=state)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app.run(max_frames=args.max_frames, record=args.record)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        print(f"{app.frames} frames, {app.fps:.1f} FPS at the end, {source.dropped} dropped")
+        for path in app.saved:
+            print(f"wrote {path}")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 

@@ -1,7 +1,17 @@
-"""Frame sources: the farm world or a video file, yielding BGR uint8 frames."""
+"""Frame sources, all yielding BGR uint8 frames: the farm world, video files, image files, cameras and
+streams, and a region of the screen.
+
+File sources are read in order and never drop a frame (a reader thread keeps a small queue filled).
+Live sources (camera, stream, screen) are read on their own thread, which keeps only the newest frame,
+so the pipeline never works on a stale one; frames it never took are counted in `dropped`.
+"""
 
 from __future__ import annotations
 
+import glob
+import queue
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +21,38 @@ import numpy as np
 from engine.errors import SaviourError
 from realtime.world import FarmWorld
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+PREFETCH = 8
+
+
+def to_bgr8(frame: np.ndarray) -> np.ndarray:
+    """Any frame a source may give (grayscale, BGRA, 16-bit, float) as H x W x 3 uint8 BGR."""
+    if frame.dtype == np.uint16:
+        frame = (frame >> 8).astype(np.uint8)
+    elif frame.dtype.kind == "f":
+        frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
+    elif frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
 
 class Source:
     """A sequence of BGR uint8 frames with a frame rate; `frames` is None when unbounded or unknown."""
 
     fps: float = 30.0
     frames: int | None = None
+    live: bool = False
+    dropped: int = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop any reader thread."""
 
 
 class WorldSource(Source):
@@ -53,6 +86,9 @@ class VideoFileSource(Source):
         self.frames = min(frames, known) if frames is not None and known else (frames or known)
 
     def __iter__(self):
+        return prefetched(self._read())
+
+    def _read(self):
         capture = cv2.VideoCapture(str(self.path))
         try:
             read = 0
@@ -61,13 +97,219 @@ class VideoFileSource(Source):
                 if not ok:
                     break
                 read += 1
-                yield frame
+                yield to_bgr8(frame)
         finally:
             capture.release()
 
 
-def open_source(spec: str, frames: int | None = None, seed: int = 0) -> Source:
-    """`world` for the farm world (seeded), otherwise a video file path."""
+class ImageFilesSource(Source):
+    """Image files in name order (a folder's images, or a glob's matches), as a video of `fps`."""
+
+    def __init__(self, files: list[Path], fps: float = 30.0, description: str = ""):
+        if not files:
+            raise SaviourError(f"{description}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        self.files, self.fps, self.frames = files, fps, len(files)
+
+    def __iter__(self):
+        return prefetched(self._read())
+
+    def _read(self):
+        for file in self.files:
+            image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise SaviourError(f"{file}: not a readable image")
+            yield to_bgr8(image)
+
+
+def prefetched(frames: Iterator[np.ndarray], size: int = PREFETCH) -> Iterator[np.ndarray]:
+    """Iterate `frames` read ahead on a thread into a bounded queue (no frame is dropped)."""
+    items: queue.Queue = queue.Queue(size)
+    done = object()
+    stop = threading.Event()
+
+    def read():
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as error:   # handed to the consumer, raised there
+            items.put(error)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+class LiveSource(Source):
+    """A camera, a stream or the screen, read on a thread that keeps only the newest frame.
+
+    A device that stops delivering is reopened up to `retries` times with doubling waits; then the
+    iteration ends (the caller finalises its outputs). Frames of a new size after a reopen are passed on.
+    """
+
+    live = True
+
+    def __init__(self, open_reader, description: str, retries: int = 3, backoff: float = 0.5):
+        self.open_reader, self.description = open_reader, description
+        self.retries, self.backoff = retries, backoff
+        self.reader = open_reader()
+        if self.reader is None:
+            raise SaviourError(f"{description}: cannot open it")
+        self.fps = getattr(self.reader, "fps", 30.0)
+        self._newest, self._fresh = None, threading.Condition()
+        self._stopped, self._ended, self.reopens, self.dropped = False, False, 0, 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._read_until_gone()
+        finally:
+            with self._fresh:
+                self._ended = True
+                self._fresh.notify()
+            self.reader.close()
+
+    def _read_until_gone(self) -> None:
+        failures = 0
+        while not self._stopped:
+            frame = self.reader.read()
+            if frame is None:
+                failures += 1
+                if failures > self.retries:
+                    break
+                time.sleep(self.backoff * 2 ** (failures - 1))
+                self.reader.close()
+                self.reader = self._reopen()
+                self.reopens += 1
+                continue
+            failures = 0
+            with self._fresh:
+                if self._newest is not None:
+                    self.dropped += 1
+                self._newest = to_bgr8(frame)
+                self._fresh.notify()
+
+    def _reopen(self):
+        try:
+            return self.open_reader() or _Closed()
+        except (SaviourError, OSError, cv2.error):
+            return _Closed()
+
+    def __iter__(self):
+        while True:
+            with self._fresh:
+                self._fresh.wait_for(lambda: self._newest is not None or self._ended)
+                if self._newest is None:
+                    return
+                frame, self._newest = self._newest, None
+            yield frame
+
+    def close(self) -> None:
+        self._stopped = True
+        self._thread.join(timeout=2)
+
+
+class _Closed:
+    def read(self):
+        return None
+
+    def close(self):
+        pass
+
+
+class CaptureReader:
+    """cv2.VideoCapture of a camera index or a stream URL, read one frame at a time."""
+
+    def __init__(self, target):
+        self.capture = cv2.VideoCapture(target)
+        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
+
+    @classmethod
+    def open(cls, target):
+        reader = cls(target)
+        if not reader.capture.isOpened():
+            reader.close()
+            return None
+        return reader
+
+    def read(self):
+        ok, frame = self.capture.read()
+        return frame if ok else None
+
+    def close(self):
+        self.capture.release()
+
+
+class ScreenReader:
+    """A region of the screen through mss (`pip install mss`)."""
+
+    fps = 30.0
+
+    def __init__(self, region: dict | None):
+        try:
+            import mss
+        except ImportError:
+            raise SaviourError("screen capture needs the mss package: pip install mss") from None
+        self.grabber = mss.mss()
+        self.region = region or self.grabber.monitors[1 if len(self.grabber.monitors) > 1 else 0]
+
+    def read(self):
+        try:
+            return np.asarray(self.grabber.grab(self.region))
+        except Exception:   # mss raises its own ScreenShotError, and X errors when the display goes
+            return None
+
+    def close(self):
+        self.grabber.close()
+
+
+def screen_region(spec: str) -> dict | None:
+    """`screen` (the whole first monitor) or `screen:x,y,w,h`."""
+    if spec == "screen":
+        return None
+    try:
+        x, y, w, h = (int(v) for v in spec.split(":", 1)[1].split(","))
+    except ValueError:
+        raise SaviourError(f"--source {spec}: expected screen or screen:x,y,w,h (e.g. screen:0,0,640,360)") from None
+    if w <= 0 or h <= 0:
+        raise SaviourError(f"--source {spec}: width and height must be positive")
+    return {"left": x, "top": y, "width": w, "height": h}
+
+
+def open_source(spec: str, frames: int | None = None, seed: int = 0, retries: int = 3) -> Source:
+    """A source from its spec: `world`, a camera index (`0`), `screen[:x,y,w,h]`, a stream URL,
+    a folder of images, a glob of images, or a video file."""
     if spec == "world":
         return WorldSource(seed=seed, frames=frames if frames is not None else 300)
+    if spec.isdigit():
+        return LiveSource(lambda: CaptureReader.open(int(spec)), f"camera {spec}", retries)
+    if spec == "screen" or spec.startswith("screen:"):
+        region = screen_region(spec)
+        return LiveSource(lambda: ScreenReader(region), spec, retries)
+    if "://" in spec:
+        return LiveSource(lambda: CaptureReader.open(spec), spec, retries)
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        return ImageFilesSource(files, description=spec)
+    if any(c in spec for c in "*?[") and not path.exists():
+        files = [Path(p) for p in sorted(glob.glob(spec, recursive=True)) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
+        return ImageFilesSource(files, description=spec)
     return VideoFileSource(spec, frames)

@@ -1,0 +1,193 @@
+"""`saviour live`: the defended view of a live source in a window, with a HUD and keys.
+
+Keys: q or Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle the view
+(side by side, after, before), space pause, s snapshot PNG, r start/stop recording (MP4 and GIF),
+? help overlay.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.detect import target_point
+from realtime.gif import write_gif
+from realtime.heatmap import HunterHeatmap
+from realtime.overlay import blend_heatmap, hunter_view, put_label
+from realtime.pipeline import DefendedPipeline, FrameResult
+from realtime.video import Mp4Writer
+
+WINDOW = "saviour live"
+VIEWS = ("side by side", "after", "before")
+KEY_HELP = (("q / Esc", "quit"), ("b", "blocks on/off"), ("d", "decoys on/off"), ("h", "heatmap on/off"),
+            ("v", "cycle view"), ("space", "pause"), ("s", "snapshot PNG"), ("r", "record MP4 + GIF"),
+            ("?", "this help"))
+ESC = 27
+
+
+@dataclass
+class LiveState:
+    """What the keys switch."""
+
+    blocks: bool = True
+    decoys: bool = False
+    heatmap: bool = False
+    view: int = 0
+    paused: bool = False
+    help: bool = False
+    quit: bool = False
+
+    @property
+    def mode(self) -> str:
+        return {(True, True): "camouflage+decoys", (True, False): "camouflage",
+                (False, True): "decoys", (False, False): "none"}[(self.blocks, self.decoys)]
+
+
+def handle_key(state: LiveState, key: int) -> str | None:
+    """Apply one key press to `state`; returns "snapshot" or "record" for the actions the loop performs."""
+    char = chr(key) if 0 <= key < 256 else ""
+    if key == ESC or char == "q":
+        state.quit = True
+    elif char == "b":
+        state.blocks = not state.blocks
+    elif char == "d":
+        state.decoys = not state.decoys
+    elif char == "h":
+        state.heatmap = not state.heatmap
+    elif char == "v":
+        state.view = (state.view + 1) % len(VIEWS)
+    elif char == " ":
+        state.paused = not state.paused
+    elif char == "?":
+        state.help = not state.help
+    elif char == "s":
+        return "snapshot"
+    elif char == "r":
+        return "record"
+    return None
+
+
+class Recorder:
+    """MP4 and GIF of the shown frames between two presses of r (or for the whole run with --record)."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps = Path(path), fps
+        self.video = Mp4Writer(self.path, fps=fps)
+        self.gif_frames, self.every = [], max(1, round(fps / 10))
+
+    def write(self, frame: np.ndarray) -> None:
+        self.video.write(frame)
+        if self.video.frames % self.every == 1 or self.every == 1:
+            self.gif_frames.append(frame)
+
+    def close(self) -> list[Path]:
+        if not self.video.frames:
+            self.video.abort()
+            return []
+        paths = [self.video.close()]
+        paths.append(write_gif(self.gif_frames, self.path.with_suffix(".gif"), fps=self.fps / self.every, width=480))
+        return paths
+
+
+class LiveApp:
+    """Runs a source through the pipeline; draws, shows, records. One instance per run."""
+
+    def __init__(self, detector, library, source, device_name: str, fraction: float = 0.8, window: bool = True,
+                 out_dir: str | Path = "out/live", state: LiveState | None = None):
+        self.detector, self.library, self.source = detector, library, source
+        self.device_name, self.fraction, self.window = device_name, fraction, window
+        self.out_dir, self.state = Path(out_dir), state or LiveState()
+        self.heat = HunterHeatmap(detector.classifier)
+        self.pipelines: dict[str, DefendedPipeline] = {}
+        self.recorder: Recorder | None = None
+        self.fps, self.latency_ms, self.frames, self.snapshots = 0.0, 0.0, 0, 0
+        self.saved: list[Path] = []
+
+    def pipeline(self) -> DefendedPipeline:
+        mode = self.state.mode
+        if mode not in self.pipelines:
+            self.pipelines[mode] = DefendedPipeline(self.detector, self.library, mode, self.fraction)
+        pipeline = self.pipelines[mode]
+        pipeline.heatmap = self.heat if self.state.heatmap else None
+        return pipeline
+
+    def run(self, max_frames: int | None = None, record: str | None = None) -> None:
+        if record:
+            self.recorder = Recorder(Path(record), self.source.fps)
+        if self.window:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+        shown = None
+        try:
+            for frame in self.source:
+                shown = self.step(frame)
+                while self.window and not self.state.quit:
+                    self._keys(cv2.waitKey(1 if not self.state.paused else 30), shown)
+                    if not self.state.paused:
+                        break
+                if self.state.quit or (max_frames is not None and self.frames >= max_frames):
+                    break
+        finally:
+            self.source.close()
+            if self.recorder is not None:
+                self.saved += self.recorder.close()
+            if self.window:
+                cv2.destroyWindow(WINDOW)
+
+    def step(self, frame: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        result = self.pipeline()(frame)
+        shown = self.compose(result)
+        self.latency_ms = (time.perf_counter() - start) * 1000
+        self.fps = 1000 / self.latency_ms if self.frames == 0 else 0.9 * self.fps + 100 / self.latency_ms
+        self.draw_hud(shown, result)
+        if self.window:
+            cv2.imshow(WINDOW, shown)
+        if self.recorder is not None:
+            self.recorder.write(shown)
+        self.frames += 1
+        return shown
+
+    def compose(self, result: FrameResult) -> np.ndarray:
+        defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
+        after = hunter_view(defended, result.after, target_point(result.after))
+        view = VIEWS[self.state.view]
+        if view == "after":
+            return after
+        before = hunter_view(result.frame, result.before, target_point(result.before))
+        return before if view == "before" else np.concatenate([before, after], axis=1)
+
+    def draw_hud(self, shown: np.ndarray, result: FrameResult) -> None:
+        detections = result.after if VIEWS[self.state.view] != "before" else result.before
+        best = int(np.argmax(detections.score)) if len(detections) else None
+        seen = f"{detections.names[best]} {detections.score[best]:.2f}" if best is not None else "nothing"
+        lines = [f"{self.fps:5.1f} FPS  {self.latency_ms:5.1f} ms  {self.device_name}",
+                 f"mode {self.state.mode}{'  heatmap' if self.state.heatmap else ''}  view {VIEWS[self.state.view]}",
+                 f"dropped {self.source.dropped}  hunter sees {seen}"
+                 + ("  REC" if self.recorder is not None else "") + ("  PAUSED" if self.state.paused else "")]
+        for i, text in enumerate(lines):
+            put_label(shown, text, (8, shown.shape[0] - 10 - 16 * (len(lines) - 1 - i)), (255, 255, 255), 0.45)
+        if self.state.help:
+            for i, (key, action) in enumerate(KEY_HELP):
+                put_label(shown, f"{key:>8}  {action}", (shown.shape[1] // 2 - 90, 40 + 18 * i), (0, 230, 255), 0.5)
+
+    def _keys(self, key: int, shown: np.ndarray) -> None:
+        if key < 0:
+            return
+        action = handle_key(self.state, key & 0xFF)
+        if action == "snapshot":
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.snapshots += 1
+            path = self.out_dir / f"snapshot-{self.snapshots:03d}.png"
+            cv2.imwrite(str(path), shown)
+            self.saved.append(path)
+        elif action == "record":
+            if self.recorder is None:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                self.recorder = Recorder(self.out_dir / f"recording-{stamp}.mp4", self.source.fps)
+            else:
+                self.saved += self.recorder.close()
+                self.recorder = None

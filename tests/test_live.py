@@ -1,0 +1,131 @@
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime.cli import main
+from realtime.live import ESC, LiveState, handle_key
+
+
+@pytest.mark.parametrize("keys, expected", [
+    ("b", {"blocks": False, "mode": "none"}),
+    ("d", {"decoys": True, "mode": "camouflage+decoys"}),
+    ("bd", {"mode": "decoys"}),
+    ("h", {"heatmap": True}),
+    ("vv", {"view": 2}),
+    ("vvv", {"view": 0}),
+    (" ", {"paused": True}),
+    ("?", {"help": True}),
+    ("q", {"quit": True}),
+])
+def test_keys_switch_the_state(keys, expected):
+    state = LiveState()
+    for key in keys:
+        handle_key(state, ord(key))
+    assert {name: getattr(state, name) for name in expected} == expected
+
+
+def test_esc_quits_and_s_r_are_actions():
+    state = LiveState()
+    assert handle_key(state, ord("s")) == "snapshot" and handle_key(state, ord("r")) == "record"
+    handle_key(state, ESC)
+    assert state.quit
+
+
+def test_headless_run_records_mp4_and_gif(tmp_path, capsys):
+    record = tmp_path / "run.mp4"
+    assert main(["live", "--no-window", "--max-frames", "12", "--record", str(record), "--device", "cpu"]) == 0
+    assert record.stat().st_size > 0 and record.with_suffix(".gif").stat().st_size > 0
+    assert "12 frames" in capsys.readouterr().out
+
+
+def test_live_bad_source(tmp_path, capsys):
+    assert main(["live", "--no-window", "--source", str(tmp_path / "none.mp4")]) == 2
+    assert "no such video file" in capsys.readouterr().err
+    assert main(["live", "--no-window", "--source", "screen:1,2"]) == 2
+    assert "screen:x,y,w,h" in capsys.readouterr().err
+
+
+needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool")
+
+
+@pytest.fixture
+def display():
+    number = 90 + os.getpid() % 9
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x900x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    env = dict(os.environ, DISPLAY=f":{number}", QT_LOGGING_RULES="*=false")
+    yield env
+    server.terminate()
+    server.wait()
+
+
+def xdotool(env, *args) -> str:
+    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=20).stdout.strip()
+
+
+def window_width(env, window) -> int:
+    geometry = xdotool(env, "getwindowgeometry", window)
+    return int(geometry.split("Geometry:")[1].split("x")[0])
+
+
+def wait_for(condition, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def grab(env, region):
+    code = ("import mss, numpy, sys; s = mss.mss(); "
+            f"numpy.save(sys.argv[1], numpy.asarray(s.grab({region!r}))[..., :3])")
+    path = Path(env["SHOT_DIR"]) / f"shot{time.time_ns()}.npy"
+    subprocess.run([sys.executable, "-c", code, str(path)], env=env, check=True, timeout=30)
+    return np.load(path)
+
+
+@needs_x
+def test_keys_in_a_real_window_change_the_view(display, tmp_path):
+    env = dict(display, SHOT_DIR=str(tmp_path))
+    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", "--out-dir", str(tmp_path), "--device", "cpu"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = wait_for(lambda: xdotool(env, "search", "--name", "saviour live").split("\n")[0])
+        assert wait_for(lambda: window_width(env, window) == 1280)             # side by side
+        xdotool(env, "windowactivate", "--sync", window)
+        xdotool(env, "key", "--window", window, "v")
+        assert wait_for(lambda: window_width(env, window) == 640)              # after only
+        region = {"left": 0, "top": 0, "width": 640, "height": 360}
+        xdotool(env, "windowmove", "--sync", window, "0", "0")
+        time.sleep(1.0)
+        plain = grab(env, region).astype(int)
+        xdotool(env, "key", "--window", window, "h")                          # heatmap on: jet colours
+        time.sleep(3.0)
+        heat = grab(env, region).astype(int)
+        assert np.abs(heat - plain).mean() > 10
+        xdotool(env, "key", "--window", window, "s")
+        wait_for(lambda: (tmp_path / "snapshot-001.png").exists())
+        xdotool(env, "key", "--window", window, "q")
+        assert app.wait(timeout=30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+
+
+@needs_x
+def test_screen_source_captures_a_region_of_the_display(display, tmp_path, capsys):
+    record = tmp_path / "screen.mp4"
+    code = subprocess.run([sys.executable, "-m", "realtime", "live", "--source", "screen:0,0,320,180", "--no-window",
+                           "--max-frames", "5", "--record", str(record), "--device", "cpu"],
+                          env=display, capture_output=True, text=True, timeout=120)
+    assert code.returncode == 0, code.stderr
+    assert record.exists() and "5 frames" in code.stdout

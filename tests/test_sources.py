@@ -1,0 +1,85 @@
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.errors import SaviourError
+from realtime.sources import ImageFilesSource, LiveSource, open_source, screen_region, to_bgr8
+
+
+@pytest.mark.parametrize("frame", [
+    np.full((20, 30), 128, np.uint8),                    # grayscale
+    np.full((20, 30, 1), 128, np.uint8),
+    np.full((20, 30, 4), 128, np.uint8),                 # BGRA
+    np.full((20, 30, 3), 128 * 256, np.uint16),          # 16-bit
+    np.full((20, 30, 3), 128 / 255, np.float32),         # float in [0, 1]
+])
+def test_every_frame_shape_becomes_bgr_uint8(frame):
+    out = to_bgr8(frame)
+    assert out.shape == (20, 30, 3) and out.dtype == np.uint8 and (out == 128).all()
+
+
+def test_a_folder_or_glob_of_images_plays_in_name_order(tmp_path):
+    for i in (2, 0, 1):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8), i * 50, np.uint8))
+    for spec in (str(tmp_path), str(tmp_path / "f*.png")):
+        frames = list(open_source(spec))
+        assert [f[0, 0, 0] for f in frames] == [0, 50, 100] and frames[0].shape == (8, 8, 3)
+    with pytest.raises(SaviourError, match="no images"):
+        open_source(str(tmp_path / "*.jpg"))
+
+
+class FlakyReader:
+    """Delivers `good` numbered frames, then fails; counts how often it was opened."""
+
+    opened = 0
+
+    def __init__(self, good, size=(10, 10)):
+        FlakyReader.opened += 1
+        self.left, self.size, self.count = good, size, 0
+
+    def read(self):
+        time.sleep(0.002)
+        if self.left == 0:
+            return None
+        self.left -= 1
+        self.count += 1
+        return np.full((*self.size, 3), self.count, np.uint8)
+
+    def close(self):
+        pass
+
+
+def test_a_live_source_reopens_with_backoff_then_ends_cleanly():
+    FlakyReader.opened = 0
+    plans = iter([(5, (10, 10)), (3, (12, 16))])    # then it never delivers again
+
+    def reopen():
+        good, size = next(plans, (0, (12, 16)))
+        return FlakyReader(good, size)
+
+    source = LiveSource(reopen, "fake camera", retries=2, backoff=0.01)
+    frames = list(source)
+    # open, fail, reopen (3 frames), fail, two more reopens that deliver nothing: the end
+    assert FlakyReader.opened == 4 and source.reopens == 3
+    assert (12, 16, 3) in {f.shape for f in frames}   # frames of a new size after a reopen come through
+
+
+def test_a_live_source_keeps_only_the_newest_frame_and_counts_drops():
+    source = LiveSource(lambda: FlakyReader(200), "fast camera", retries=0, backoff=0.01)
+    seen = []
+    for frame in source:
+        seen.append(int(frame[0, 0, 0]))
+        time.sleep(0.02)                          # a slow pipeline
+    assert seen == sorted(seen) and len(seen) < 100
+    assert source.dropped > 0 and len(seen) + source.dropped == 200
+
+
+def test_screen_region_and_missing_camera_errors():
+    assert screen_region("screen:10,20,300,200") == {"left": 10, "top": 20, "width": 300, "height": 200}
+    with pytest.raises(SaviourError, match="screen:x,y,w,h"):
+        screen_region("screen:1,2")
+    with pytest.raises(SaviourError, match="camera 57: cannot open it"):
+        open_source("57")
