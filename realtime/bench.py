@@ -14,6 +14,7 @@ from blocks.paste import paste_at
 
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
+from realtime.bench_app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench_explain import mask_rates, resnet18, rise_seconds
 from realtime.demo import side_by_side
 from realtime.heatmap import HunterHeatmap
@@ -125,7 +126,19 @@ def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
     return rows
 
 
-def run_bench(frames: int, device: torch.device, rise_n: int = 4000) -> list[tuple[str, float, str]]:
+def app_rows(detector: HunterDetector, frames: int, soak: int) -> list[tuple[str, float, str]]:
+    dev = detector.device.type
+    rows = [(f"saviour live --no-window, blocks + drawing ({dev})", live_fps(detector, frames, False), "frames/s"),
+            (f"saviour live --no-window + heatmap ({dev})", live_fps(detector, frames, True), "frames/s"),
+            (f"saviour batch, 1280x720 30 FPS clip ({dev})", batch_speed(detector, frames), "x real time")]
+    if soak:
+        growth, end = soak_growth_mb(detector, soak)
+        rows += [(f"live soak: resident growth over {soak} frames ({dev})", growth, "MB"),
+                 (f"live soak: resident size at the end ({dev})", end, "MB")]
+    return rows
+
+
+def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int = 0) -> list[tuple[str, float, str]]:
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
     rows = [("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms")]
     world = FarmWorld(seed=BENCH_SEED)
@@ -141,6 +154,7 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000) -> list[tup
         rows.append((f"defended pipeline + drawing 640x360 ({dev.type})", pipeline_fps(detector, images), "frames/s"))
         rows.append((f"defended pipeline + live RISE heatmap ({dev.type})", pipeline_fps(detector, images, True),
                      "frames/s"))
+        rows += app_rows(detector, frames, soak)
     rows += explain_rows(device, rise_n)
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'value':>12}  unit")

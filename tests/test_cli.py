@@ -113,9 +113,10 @@ def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
 
 
 def test_bench_prints_every_row(capsys):
-    assert main(["bench", "--frames", "3", "--rise-n", "8", "--device", "cpu"]) == 0
+    assert main(["bench", "--frames", "3", "--rise-n", "8", "--soak", "3", "--device", "cpu"]) == 0
     table = capsys.readouterr().out
     for row in ["world render", "paste one block", "detector 640x360, batch 1", "dense scoring",
                 "per-window loop", "dense / per-window", "defended pipeline", "live RISE heatmap",
-                "RISE masks, ours / notebook", "RISE full map, notebook / ours"]:
+                "RISE masks, ours / notebook", "RISE full map, notebook / ours", "saviour live --no-window",
+                "saviour batch, 1280x720", "live soak: resident growth"]:
         assert row in table
