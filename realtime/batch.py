@@ -77,32 +77,6 @@ def _point(point):
     return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
 
 
-def run_pipeline_batched(pipeline: DefendedPipeline, frames: list[np.ndarray]) -> list[FrameResult]:
-    """The pipeline on several frames, with each detection pass made on all of them at once."""
-    start = time.perf_counter()
-    befores = pipeline.detector(frames)
-    detect_ms = (time.perf_counter() - start) * 1000 / len(frames)
-    results = [pipeline(frame, before) for frame, before in zip(frames, befores)] if pipeline.mode == "none" else None
-    if results is not None:
-        return results
-    start = time.perf_counter()
-    defended = [pipeline.defend(frame, before) for frame, before in zip(frames, befores)]
-    defend_ms = (time.perf_counter() - start) * 1000 / len(frames)
-    start = time.perf_counter()
-    afters = pipeline.detector([image for image, _ in defended])
-    after_ms = (time.perf_counter() - start) * 1000 / len(frames)
-    results = []
-    for frame, before, (image, decoys), after in zip(frames, befores, defended, afters):
-        timings = {"detect": detect_ms, "defend": defend_ms, "detect_after": after_ms}
-        heat = None
-        if pipeline.heatmap is not None:
-            start = time.perf_counter()
-            heat = pipeline.heatmap(image)
-            timings["heatmap"] = (time.perf_counter() - start) * 1000
-        results.append(FrameResult(frame, before, image, after, decoys, heat, timings))
-    return results
-
-
 def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress) -> dict:
     """Run one video; write its three outputs; return its summary."""
     source = VideoFileSource(path)
@@ -132,7 +106,7 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
 def _flush(pipeline, chunk, frames, video, log, aimed, progress) -> int:
     if not chunk:
         return frames
-    for result in run_pipeline_batched(pipeline, chunk):
+    for result in pipeline.run(chunk):
         video.write(side_by_side(result, 0.0, pipeline.mode, result.heatmap))
         record = frame_record(frames, result)
         log.write(json.dumps(record) + "\n")

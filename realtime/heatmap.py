@@ -28,7 +28,7 @@ class HunterHeatmap:
     def __init__(self, classifier, scale: float = HEAT_SCALE, per_frame: int = 2, n: int = 128, s: int = 6,
                  seed: int = 0, colours: ColourRange | None = None):
         self.classifier, self.scale = classifier, scale
-        self.shared = colours is not None
+        self.follows = colours is None     # a shared range is followed by its owner only
         self.colours = colours or ColourRange()
         self.settings = {"per_frame": per_frame, "n": n, "s": s}
         self.seed, self.stream, self.size = seed, None, None
@@ -40,13 +40,13 @@ class HunterHeatmap:
         size = (max(25, round(h * self.scale)), max(25, round(w * self.scale)))
         if size != self.size:   # first frame, or the source changed size
             self.size = size
+            if self.follows:
+                self.colours.reset()
             self.stream = StreamingRise(self.classifier.dense_logits, size,
                                         DenseClassEvidence(self.classifier.labels.index("chicken")),
+                                        colours=self.colours, follow_colours=self.follows,
                                         generator=torch.Generator().manual_seed(self.seed), device=self.device,
                                         **self.settings)
-            if not self.shared:
-                self.colours.reset()
-            self.stream.colours, self.stream.owns_colours = self.colours, not self.shared
         small = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
         self.stream.update(bgr_to_tensor([small], self.device)[0])
         return self.stream.normalised().cpu().numpy()

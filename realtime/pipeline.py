@@ -86,22 +86,32 @@ class DefendedPipeline:
 
     def __call__(self, frame: np.ndarray, before: Detections | None = None) -> FrameResult:
         """Run the stages on one frame; `before`, the clean frame's detections, is reused when given."""
+        return self.run([frame], None if before is None else [before])[0]
+
+    def run(self, frames: list[np.ndarray], befores: list[Detections] | None = None) -> list[FrameResult]:
+        """Run the stages on several same-sized frames, each detection pass on all of them at once.
+        Timings are per frame (the batch's time divided among its frames)."""
+        n = len(frames)
         timings = {}
         start = time.perf_counter()
-        before = self.detector(frame) if before is None else before
-        timings["detect"] = (time.perf_counter() - start) * 1000
+        befores = self.detector(frames) if befores is None else befores
+        timings["detect"] = (time.perf_counter() - start) * 1000 / n
         start = time.perf_counter()
-        defended, decoys = self.defend(frame, before)
-        timings["defend"] = (time.perf_counter() - start) * 1000
+        defended = [self.defend(frame, before) for frame, before in zip(frames, befores)]
+        timings["defend"] = (time.perf_counter() - start) * 1000 / n
         start = time.perf_counter()
-        after = self.detector(defended) if self.mode != "none" else before
-        timings["detect_after"] = (time.perf_counter() - start) * 1000
-        heat = None
-        if self.heatmap is not None:
-            start = time.perf_counter()
-            heat = self.heatmap(defended)
-            timings["heatmap"] = (time.perf_counter() - start) * 1000
-        return FrameResult(frame, before, defended, after, decoys, heat, timings)
+        afters = self.detector([image for image, _ in defended]) if self.mode != "none" else befores
+        timings["detect_after"] = (time.perf_counter() - start) * 1000 / n
+        results = []
+        for frame, before, (image, decoys), after in zip(frames, befores, defended, afters):
+            own = dict(timings)
+            heat = None
+            if self.heatmap is not None:
+                start = time.perf_counter()
+                heat = self.heatmap(image)
+                own["heatmap"] = (time.perf_counter() - start) * 1000
+            results.append(FrameResult(frame, before, image, after, decoys, heat, own))
+        return results
 
     def defend(self, frame: np.ndarray, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "none":

@@ -38,7 +38,7 @@ def test_a_scene_cut_starts_afresh():
 
 
 def test_colour_range_moves_slowly():
-    live, x = stream(colour_range=None), image()
+    live, x = stream(), image()
     live.colours.rate = 0.1
     live.update(x)
     first = live.normalised()
@@ -52,7 +52,7 @@ def test_colour_range_moves_slowly():
 
 def test_a_shared_colour_range_is_followed_only_by_its_owner():
     owner, x = stream(), image()
-    reader = stream(colour_range=owner.colours)
+    reader = stream(colours=owner.colours, follow_colours=False)
     owner.update(x)
     owner.normalised()
     before = (owner.colours.low, owner.colours.high)

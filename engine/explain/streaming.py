@@ -53,22 +53,22 @@ class StreamingRise:
         n, s, p1: the mask bank.
         per_frame: masks scored per update.
         decay: weight of the past per update (default 1 - per_frame / n: about one bank's worth of memory).
-        colour_range: the ColourRange to scale the map by; this stream makes and follows its own when None,
-            and only reads one it is given (its owner follows it).
+        colours: the ColourRange to scale the map by (a new one when None); several streams may share one.
+        follow_colours: whether this stream moves the range toward its map (False: it only reads it).
     """
 
     def __init__(self, model, size: tuple[int, int], target, n: int = 512, s: int = 8, p1: float = 0.5,
                  per_frame: int = 8, decay: float | None = None, cut_threshold: float = 0.12,
-                 colour_range: ColourRange | None = None, generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None):
+                 colours: ColourRange | None = None, follow_colours: bool = True,
+                 generator: torch.Generator | None = None, device: str | torch.device | None = None):
         self.model, self.score, self.p1 = model, as_target(target), p1
         self.masks = generate_masks(n, s, p1, size, generator=generator, device=device)
         self.per_frame = min(per_frame, n)
         self.decay = 1 - self.per_frame / n if decay is None else decay
         self.cut_threshold = cut_threshold
         self.baseline = neutral_input(model)
-        self.owns_colours = colour_range is None
-        self.colours = ColourRange() if colour_range is None else colour_range
+        self.colours = ColourRange() if colours is None else colours
+        self.follow_colours = follow_colours
         self.cursor, self.cuts = 0, 0
         self.reset()
 
@@ -95,8 +95,8 @@ class StreamingRise:
         return self.total / self.weight
 
     def normalised(self) -> torch.Tensor:
-        """The current map scaled to [0, 1] by the colour range (which follows it, if this stream owns it)."""
-        if self.owns_colours:
+        """The current map scaled to [0, 1] by the colour range (moved toward it first, if this stream follows it)."""
+        if self.follow_colours:
             self.colours.follow(self.map)
         return self.colours.scale(self.map)
 
@@ -105,6 +105,6 @@ class StreamingRise:
         if self.previous is not None and (thumbnail - self.previous).abs().mean() > self.cut_threshold:
             self.reset()
             self.cuts += 1
-            if self.owns_colours:
+            if self.follow_colours:
                 self.colours.reset()
         self.previous = thumbnail
