@@ -243,7 +243,12 @@ class CaptureReader:
 
     @classmethod
     def open(cls, target):
-        reader = cls(target)
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)   # backends probing a missing camera
+        try:
+            reader = cls(target)
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
         if not reader.capture.isOpened():
             reader.close()
             return None
