@@ -14,7 +14,7 @@ from engine.detect import bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.explain import METHODS, generate_masks
-from engine.explain.attack import ATTACKABLE, ExplanationAttack, away_target, centre_target
+from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
 from engine.models import FarmClassifier, load_classifier, save_checkpoint
 from engine.train import accuracy, fit

@@ -1,4 +1,3 @@
-import threading
 import time
 
 import cv2
@@ -6,7 +5,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SaviourError
-from realtime.sources import ImageFilesSource, LiveSource, open_source, screen_region, to_bgr8
+from realtime.sources import LiveSource, open_source, screen_region, to_bgr8
 
 
 @pytest.mark.parametrize("frame", [
