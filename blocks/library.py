@@ -17,6 +17,7 @@ import yaml
 
 from blocks.paste import block_bgr
 from engine.errors import SaviourError
+from engine.files import read_yaml
 
 MANIFEST = "manifest.yaml"
 DEFAULT_LIBRARY = Path(__file__).parent / "default_library"   # made by the commands in the README
@@ -75,10 +76,7 @@ class BlockLibrary:
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise SaviourError(f"{folder}: not a block library (no {MANIFEST})")
-        try:
-            manifest = yaml.safe_load(manifest_path.read_text())
-        except yaml.YAMLError as error:
-            raise SaviourError(f"{manifest_path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        manifest = read_yaml(manifest_path)
         entries = manifest.get("blocks") if isinstance(manifest, dict) else None
         if not isinstance(entries, list):
             raise SaviourError(f"{manifest_path}: expected a 'blocks' list")

@@ -51,6 +51,14 @@ def _add_detector(parser: argparse.ArgumentParser) -> None:
     _add_device(parser)
 
 
+def _add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
+    """The classifier and the images to work on: files, or crops of a farm world never trained on."""
+    parser.add_argument("--weights", default="farm", help="'farm' (shipped), 'hunter' or a checkpoint file")
+    parser.add_argument("--image", nargs="+", default=None, help=f"image files to {verb} (default: farm-world crops)")
+    parser.add_argument("--crops", type=int, default=crops, help=f"farm-world crops to {verb} (default: {crops})")
+    parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
+
+
 def _subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=summary, description=summary,
                             epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
@@ -107,17 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
         saviour explain --crops 20 --methods rise,saliency --n 1000
         saviour explain --image cow.png --target pig --out out/cow
         """, explain_commands.explain)
-    explain.add_argument("--weights", default="farm", help="'farm' (shipped), 'hunter' or a checkpoint file")
-    explain.add_argument("--image", nargs="+", default=None, help="image files to explain (default: farm-world crops)")
+    _add_images(explain, "explain", crops=200)
     explain.add_argument("--target", default=None, help="class name or index to explain (default: predicted; crops: true)")
-    explain.add_argument("--crops", type=int, default=200, help="farm-world crops to score (default: 200)")
-    explain.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
     explain.add_argument("--methods", default=",".join(EXPLANATION_METHODS),
                          help=f"comma-separated (default: {','.join(EXPLANATION_METHODS)})")
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
-    explain.add_argument("--batch-size", type=int, default=250, help="inputs per forward pass (default: 250)")
+    explain.add_argument("--batch-size", type=int, default=128, help="inputs per forward pass (default: 128)")
     explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
     _add_device(explain)
 
@@ -127,14 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         saviour attack-explanation --method rise --n 256 --steps 60 --crops 5
         saviour attack-explanation --image cow.png --target-map centre --eps 8/255
         """, explain_commands.attack_explanation)
-    attack.add_argument("--weights", default="farm", help="'farm' (shipped) or a checkpoint file")
+    _add_images(attack, "attack", crops=20)
     attack.add_argument("--method", default="saliency", choices=ATTACKABLE, help="explanation to attack")
-    attack.add_argument("--image", nargs="+", default=None, help="image files to attack (default: farm-world crops)")
     attack.add_argument("--target", default=None, help=argparse.SUPPRESS)
     attack.add_argument("--target-map", default=None,
                         help="centre, away (the corner farthest from the object; crops only) or a grayscale image")
-    attack.add_argument("--crops", type=int, default=20, help="farm-world crops to attack (default: 20)")
-    attack.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
     attack.add_argument("--eps", type=_fraction, default=8 / 255, help="L-infinity budget, e.g. 8/255 (default)")
     attack.add_argument("--steps", type=int, default=200, help="Adam steps (default: 200)")
     attack.add_argument("--lr", type=float, default=0.002, help="Adam learning rate (default: 0.002)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from engine.errors import SaviourError
+from engine.files import read_yaml
 
 SKIPPED = {"help", "config", "set", "func", "parser"}
 
@@ -25,10 +26,7 @@ def load_config(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise SaviourError(f"{path}: no such config file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise SaviourError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
