@@ -15,7 +15,7 @@ from blocks.paste import paste_at
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
 from realtime.bench_app import batch_speed, live_fps, soak_growth_mb
-from realtime.bench_explain import mask_rates, resnet18, rise_seconds
+from realtime.bench_explain import mask_rates, resnet18, rise_seconds, sync
 from realtime.demo import side_by_side
 from realtime.heatmap import HunterHeatmap
 from realtime.pipeline import DefendedPipeline
@@ -28,17 +28,13 @@ LOOP_WINDOWS = 400   # the per-window loop is slow; time this many windows and r
 def _timed(fn, repeat: int, device: torch.device) -> float:
     """Seconds per call of fn, after one warm-up call."""
     fn()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeat):
         fn()
-    _sync(device)
+    sync(device)
     return (time.perf_counter() - start) / repeat
 
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def world_fps(frames: int) -> float:
@@ -53,7 +49,7 @@ def detector_fps(detector: HunterDetector, frames: list, batch: int) -> float:
     start = time.perf_counter()
     for i in range(0, len(frames), batch):
         detector(frames[i:i + batch] if batch > 1 else frames[i])
-    _sync(detector.device)
+    sync(detector.device)
     return len(frames) / (time.perf_counter() - start)
 
 

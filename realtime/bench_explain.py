@@ -51,10 +51,10 @@ def mask_rates(n: int, device: torch.device) -> tuple[float, float]:
     notebook_masks(loop_n, 8, 0.5, RISE_SIZE, np.random.default_rng(0))
     loop_rate = loop_n / (time.perf_counter() - start)
     generate_masks(16, 8, 0.5, RISE_SIZE, device=device)   # warm-up
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     generate_masks(n, 8, 0.5, RISE_SIZE, generator=torch.Generator().manual_seed(0), device=device)
-    _sync(device)
+    sync(device)
     return n / (time.perf_counter() - start), loop_rate
 
 
@@ -74,10 +74,11 @@ def rise_seconds(model, n: int, device: torch.device, notebook: bool, autocast: 
     else:
         with torch.no_grad():
             rise(model, image.to(device), n=n, generator=torch.Generator().manual_seed(0), autocast=autocast)
-        _sync(device)
+        sync(device)
     return time.perf_counter() - start
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for queued CUDA work, so timings cover it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)

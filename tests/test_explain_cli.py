@@ -4,13 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.cli import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.test_cli import run
 
 
 def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys):
