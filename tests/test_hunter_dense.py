@@ -41,3 +41,15 @@ def test_dense_grid_covers_every_window_position(random_hunter):
         dense, _ = HunterDetector(random_hunter).dense_probabilities(level)
     # positions 0, 9, ... while a full 25-px window fits
     assert dense.shape[2:] == ((61 - WINDOW) // 9 + 1, (83 - WINDOW) // 9 + 1)
+
+
+def test_folded_fast_path_equals_the_layers_as_written(random_hunter):
+    """The hunter folds its input standardisation into conv1 and pools before each ReLU for speed;
+    the result must be the plain layer stack applied to the standardised input, gradients included."""
+    x = torch.rand(2, 3, 61, 83, requires_grad=True)
+    plain = random_hunter.features((x - 0.5) * 4.0)
+    plain_grad, = torch.autograd.grad(plain.sum(), x)
+    fast = random_hunter._feature_map(x)
+    fast_grad, = torch.autograd.grad(fast.sum(), x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast_grad, plain_grad, rtol=1e-4, atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 HUNTER_LABELS = ("chicken", "pig", "panda", "terrain")
@@ -33,7 +34,7 @@ class Hunter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of 25x25 patches, N x C."""
-        return self.head(self.features(_standardise(x)).flatten(1))
+        return self.head(self._feature_map(x).flatten(1))
 
     def dense_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of every 25x25 window at stride 9 of a larger image, N x C x H' x W'.
@@ -41,9 +42,31 @@ class Hunter(nn.Module):
         The fully connected head is applied at every feature-map position, so window (r, c), which
         covers input pixels [9r, 9r + 25) x [9c, 9c + 25), gets exactly the logits `forward` gives its crop.
         """
-        features = self.features(_standardise(x))
-        return self.head(features.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.head(self._feature_map(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+    def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """`features` applied to the standardised input, computed the cheap way with identical results.
+
+        The standardisation is folded into the first convolution's weights, which are padded from 7 to
+        8 output channels (oneDNN's vector width; pooling 7 channels is 4x slower), and each pool runs
+        before its activation: max and a monotone activation commute, and the activation then touches
+        9x fewer values. The layers stay modules, so an attack can still swap the ReLUs.
+        """
+        conv1, act1, pool1, conv2, act2, pool2 = self.features
+        weight1, bias1, weight2 = _fold_and_pad(conv1, conv2)
+        x = act1(pool1(F.conv2d(x, weight1, bias1)))
+        return act2(pool2(F.conv2d(x, weight2, conv2.bias)))
 
 
-def _standardise(x: torch.Tensor) -> torch.Tensor:
-    return (x - 0.5) * 4.0
+def _fold_and_pad(conv1: nn.Conv2d, conv2: nn.Conv2d):
+    """conv1 applied to (x - MEAN) * SCALE as a convolution of x, with one zero filter added, and
+    conv2 with a matching zero input channel. Recomputed per call (a few hundred numbers), so it
+    follows training and keeps gradients."""
+    weight = conv1.weight * _SCALE
+    bias = conv1.bias - _MEAN * weight.sum((1, 2, 3))
+    weight1 = F.pad(weight, (0, 0, 0, 0, 0, 0, 0, 1)).contiguous(memory_format=torch.channels_last)
+    weight2 = F.pad(conv2.weight, (0, 0, 0, 0, 0, 1)).contiguous(memory_format=torch.channels_last)
+    return weight1, F.pad(bias, (0, 1)), weight2
+
+
+_MEAN, _SCALE = 0.5, 4.0   # the input standardisation (x - 0.5) * 4
