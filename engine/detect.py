@@ -14,13 +14,13 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from engine.detections import Detections
 from engine.errors import SaviourError
+from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
+from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
+from engine.rescan import cell_crop, cell_groups, changed_windows, pack
 
-WINDOW = 25
-NATIVE_STRIDE = 9
 # The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
 # Levels a factor 2 apart, starting where the smallest animal fills 55%, show every animal filling
 # ANIMAL_FILL of a window at some level, inside the trained range with a margin.
@@ -98,6 +98,14 @@ class _Windows:
     score: np.ndarray
 
 
+class Scan(NamedTuple):
+    """One frame as the detector saw it: its pyramid, every level's dense logits, what it found."""
+
+    levels: list[Level]
+    logits: list[torch.Tensor]   # per level: S x C x H' x W', one map per input shift (see dense_logits)
+    detections: Detections
+
+
 class HunterDetector:
     """Finds animals with the hunter classifier over an image pyramid.
 
@@ -131,56 +139,104 @@ class HunterDetector:
     def scales_for(self, height: int) -> tuple[float, ...]:
         return self.scales or default_scales(height, self.min_size)
 
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        """The (dy, dx) input shifts that give this detector's stride from the network's native 9."""
+        steps = range(0, NATIVE_STRIDE, self.stride)
+        return [(dy, dx) for dy in steps for dx in steps]
+
     def __call__(self, frames):
         """Detect animals in one BGR uint8 frame (returns Detections) or a list/batch of them (returns a list)."""
         single = isinstance(frames, np.ndarray) and frames.ndim == 3
-        batch = [frames] if single else list(frames)
-        if not batch:
-            return []
-        windows = self.windows(batch)
-        found = [self._group(windows, k) for k in range(len(batch))]
+        found = [scan.detections for scan in self.scan([frames] if single else list(frames))]
         return found[0] if single else found
 
     @torch.inference_mode()
-    def windows(self, frames: list[np.ndarray]) -> _Windows:
-        """Every window above threshold in a batch of same-sized frames."""
+    def scan(self, frames: list[np.ndarray]) -> list[Scan]:
+        """Detect in a batch of same-sized frames, each pyramid level of all frames in one pass."""
         per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
-        parts = []
+        logits = [[] for _ in frames]
         for levels in zip(*per_frame):
-            batch = bgr_to_tensor([level.image for level in levels], self.device)
-            parts.append(self._level_windows(batch, levels[0]))
-        if not parts:
+            level_logits, _ = self.dense_logits(bgr_to_tensor([level.image for level in levels], self.device))
+            for mine, maps in zip(logits, level_logits.unflatten(0, (len(frames), -1))):
+                mine.append(maps)
+        return self._scans(per_frame, logits)
+
+    @torch.inference_mode()
+    def rescan(self, frames: list[np.ndarray], previous: list[Scan]) -> list[Scan]:
+        """`scan` of frames that are edited copies of previously scanned ones (blocks pasted on them).
+
+        The network is local: a window whose pixels did not change keeps its logits, so only windows
+        that touch an edited pixel are scored again, all of them in one pass. The result is what
+        `scan` would return.
+        """
+        per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
+        logits = [list(scan.logits) for scan in previous]
+        jobs, crops = [], []
+        for k, (scan, levels) in enumerate(zip(previous, per_frame)):
+            for i, (old, new) in enumerate(zip(scan.levels, levels)):
+                changed = changed_windows(old.image, new.image, self.offsets, scan.logits[i].shape[2:])
+                if changed is None:
+                    continue
+                logits[k][i] = logits[k][i].clone()   # the previous scan stays valid for other defences
+                for s, (shift, cells) in enumerate(zip(self.offsets, changed)):
+                    for rect in cell_groups(cells):
+                        jobs.append((k, i, s, rect))
+                        crops.append(cell_crop(new.image, rect, shift))
+        if crops:
+            canvas, starts = pack(crops)
+            scored = self.classifier.dense_logits(
+                bgr_to_tensor([canvas], self.device).contiguous(memory_format=torch.channels_last))[0]
+            for (k, i, s, (r0, c0, r1, c1)), start in zip(jobs, starts):
+                logits[k][i][s, :, r0:r1, c0:c1] = scored[:, :r1 - r0, start:start + c1 - c0]
+        return self._scans(per_frame, logits)
+
+    def _scans(self, per_frame: list[list[Level]], logits: list[list[torch.Tensor]]) -> list[Scan]:
+        parts = [self._level_windows(torch.cat(maps), len(per_frame), levels[0])
+                 for levels, maps in zip(zip(*per_frame), zip(*logits))]
+        if parts:
+            windows = _Windows(*(np.concatenate(column) for column in zip(*parts)))
+        else:
             empty = np.zeros(0)
-            return _Windows(empty.astype(np.int64), np.zeros((0, 2)), empty, empty.astype(np.int64), empty)
-        return _Windows(*(np.concatenate(column) for column in zip(*parts)))
+            windows = _Windows(empty.astype(np.int64), np.zeros((0, 2)), empty, empty.astype(np.int64), empty)
+        return [Scan(levels, maps, self._group(windows, k)) for k, (levels, maps) in enumerate(zip(per_frame, logits))]
 
-    def _level_windows(self, batch: torch.Tensor, level: Level):
-        probs, offsets = self.dense_probabilities(batch)
+    def _level_windows(self, logits: torch.Tensor, frames: int, level: Level):
+        """The windows above threshold in one level's logits of all frames, in frame coordinates.
+
+        The maps are small (a few thousand cells), so this runs in NumPy on the CPU, where each step
+        costs microseconds rather than a tensor library's per-operation overhead.
+        """
+        logits = logits.float().cpu().numpy()
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        scored = probs.copy()
         if self._background is not None:
-            probs[:, self._background] = 0
-        score, class_id = probs.max(dim=1)
-        n, s, r, c = torch.nonzero(score.view(len(batch), len(offsets), *score.shape[1:]) > self.threshold,
-                                   as_tuple=True)
-        flat = n * len(offsets) + s
+            scored[:, self._background] = 0
+        score, class_id = scored.max(axis=1), scored.argmax(axis=1)
+        flat, r, c = np.nonzero(score > self.threshold)
         cls = class_id[flat, r, c]
-        row, col = (grid[flat, cls, r, c] for grid in _neighbourhood_centroids(probs))
-        shift = torch.as_tensor(offsets, device=batch.device, dtype=row.dtype)[s]
-        xy = torch.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1)
-        xy = level.to_frame(xy.double().cpu().numpy())
+        row, col = _neighbourhood_centroid(probs, flat, cls, r, c)
+        shift = np.asarray(self.offsets, float).reshape(-1, 2)[flat % len(self.offsets)]
+        xy = level.to_frame(np.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1))
         side = np.full(len(xy), WINDOW * math.sqrt(level.fx * level.fy))
-        return n.cpu().numpy(), xy, side, cls.cpu().numpy(), score[flat, r, c].cpu().numpy()
+        return flat // len(self.offsets), xy, side, cls, score[flat, r, c]
 
-    def dense_probabilities(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
-        """Class probabilities of every window of a pyramid level at this detector's stride.
+    def dense_logits(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """Class logits of every window of a batch of pyramid levels at this detector's stride.
 
-        Returns (probabilities of shape (N*S) x C x H' x W', the S (dy, dx) input shifts); window (r, c)
+        Returns (logits of shape (N*S) x C x H' x W', the S (dy, dx) input shifts); window (r, c)
         of shift (dy, dx) covers level pixels [9r + dy, 9r + dy + 25) x [9c + dx, 9c + dx + 25).
         """
-        offsets = [(dy, dx) for dy in range(0, NATIVE_STRIDE, self.stride) for dx in range(0, NATIVE_STRIDE, self.stride)]
+        offsets = self.offsets
         if len(offsets) > 1:
             h, w = level.shape[2] - NATIVE_STRIDE + 1, level.shape[3] - NATIVE_STRIDE + 1
             level = torch.stack([level[:, :, dy:dy + h, dx:dx + w] for dy, dx in offsets], 1).flatten(0, 1)
-        logits = self.classifier.dense_logits(level.contiguous(memory_format=torch.channels_last))
+        return self.classifier.dense_logits(level.contiguous(memory_format=torch.channels_last)), offsets
+
+    def dense_probabilities(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """`dense_logits` as class probabilities."""
+        logits, offsets = self.dense_logits(level)
         return logits.softmax(dim=1), offsets
 
     def _group(self, windows: _Windows, k: int) -> Detections:
@@ -203,16 +259,21 @@ class HunterDetector:
         return Detections(xyxy[order], class_id[order], score[order].astype(np.float32), self.labels)
 
 
-def _neighbourhood_centroids(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per class and cell, the probability-weighted mean (row, column) over its 3x3 neighbourhood.
+def _neighbourhood_centroid(probs: np.ndarray, n, cls, r, c) -> tuple[np.ndarray, np.ndarray]:
+    """For cells (n, r, c) of class `cls`, the probability-weighted mean (row, column) of the class over
+    each cell's 3x3 neighbourhood.
 
     A window's own position is only accurate to the stride; weighting the neighbours' positions by
     their probability of the same class moves it toward where the evidence is centred.
     """
-    rows = torch.arange(probs.shape[2], device=probs.device, dtype=probs.dtype)[:, None]
-    cols = torch.arange(probs.shape[3], device=probs.device, dtype=probs.dtype)[None, :]
-    total = F.avg_pool2d(probs, 3, 1, 1)
-    return F.avg_pool2d(probs * rows, 3, 1, 1) / total, F.avg_pool2d(probs * cols, 3, 1, 1) / total
+    padded = np.pad(probs, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    step = np.arange(3)
+    rows, cols = (r[:, None] + step)[:, :, None], (c[:, None] + step)[:, None, :]
+    weights = padded[n[:, None, None], cls[:, None, None], rows, cols]          # K x 3 x 3
+    total = weights.sum(axis=(1, 2))
+    row = (weights.sum(axis=2) * (rows[:, :, 0] - 1)).sum(axis=1) / total
+    col = (weights.sum(axis=1) * (cols[:, 0, :] - 1)).sum(axis=1) / total
+    return row, col
 
 
 def _cluster(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

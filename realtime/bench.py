@@ -70,7 +70,7 @@ def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float]:
             crop = bgr_to_tensor([image[y:y + WINDOW, x:x + WINDOW]], detector.device)
             detector.classifier(crop).softmax(1)
 
-    dense = _timed(lambda: detector.windows([frame]), 20, detector.device)
+    dense = _timed(lambda: detector.scan([frame]), 20, detector.device)
     with torch.inference_mode():
         looped = _timed(loop, 1, detector.device)
     return len(corners), len(corners) / dense, len(subset) / looped

@@ -125,7 +125,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
             elapsed = time.perf_counter() - start
             seconds = elapsed if i == 0 else 0.9 * seconds + 0.1 * elapsed   # smoothed, so the HUD is readable
             # every mode starts from the same clean detections; only the defended frames differ
-            results = {mode: shown if mode == "camouflage" else p(frame, shown.before)
+            results = {mode: shown if mode == "camouflage" else p(frame, shown.clean_scan)
                        for mode, p in pipelines.items()}
             tally.add(results, animals)
             panel = side_by_side(shown, 1 / seconds, "camouflage blocks", results["none"].heatmap)

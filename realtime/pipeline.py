@@ -13,11 +13,13 @@ import numpy as np
 from blocks.library import BlockLibrary
 from blocks.onthefly import fgsm_chickens
 from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
-from engine.detect import HunterDetector, aim
+from engine.detect import HunterDetector, Scan, aim
 from engine.detections import Detections
 from engine.errors import SaviourError
 
 MODES = ("none", "camouflage", "control", "decoys", "camouflage+decoys", "fgsm")
+DECOY_MIN_SIDE, DECOY_MAX_SIDE = 0.12, 0.45   # automatic decoy side, as fractions of the frame height
+DECOY_GROWTH = 1.6                              # automatic decoy side over the largest chicken's
 
 
 @dataclass
@@ -31,6 +33,7 @@ class FrameResult:
     decoys: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     heatmap: np.ndarray | None = None      # the hunter's chicken evidence on the defended frame, [0, 1]
     timings: dict = field(default_factory=dict)
+    clean_scan: Scan | None = None         # the detector's pass over the clean frame, for reuse
 
     @property
     def aim_before(self):
@@ -50,7 +53,8 @@ class DefendedPipeline:
         mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled; "fgsm" steps
             each chicken's window toward terrain on the fly (no block).
         fraction: camouflage block side as a fraction of the chicken box's larger side.
-        decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame.
+        decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame, each
+            larger than the largest chicken in view (see `decoy_boxes`).
         heatmap: a live heatmap (realtime.heatmap.HunterHeatmap) of the defended frames, or None.
         fgsm_eps: the on-the-fly step's pixel budget in [0, 1] (mode "fgsm").
         cube: draw blocks as small 3D cubes instead of flat squares.
@@ -76,41 +80,53 @@ class DefendedPipeline:
         self.control = shuffled(self.camouflage)
         self.ghost = block_bgr(ghosts[0].pixels)
 
-    def decoy_boxes(self, shape) -> np.ndarray:
+    def decoy_boxes(self, shape, chickens: np.ndarray | None = None) -> np.ndarray:
+        """The decoys' boxes: the configured ones, or two squares on the lower half of the frame.
+
+        A hunter that sees several sure chickens shoots the nearest, the largest in view, so automatic
+        decoys are made DECOY_GROWTH times the largest detected chicken's side (at least
+        DECOY_MIN_SIDE of the frame height, at most the detector's largest animal size).
+        """
         if self.decoys is not None:
             return np.asarray(self.decoys, float).reshape(-1, 4)
         h, w = shape[:2]
-        side = 0.12 * h
+        largest = 0.0 if chickens is None or not len(chickens) else (chickens[:, 2:] - chickens[:, :2]).max()
+        side = min(max(DECOY_MIN_SIDE * h, DECOY_GROWTH * largest), DECOY_MAX_SIDE * h)
         centres = np.array([[0.25 * w, 0.72 * h], [0.75 * w, 0.62 * h]])
         return np.concatenate([centres - side / 2, centres + side / 2], 1)
 
-    def __call__(self, frame: np.ndarray, before: Detections | None = None) -> FrameResult:
-        """Run the stages on one frame; `before`, the clean frame's detections, is reused when given."""
-        return self.run([frame], None if before is None else [before])[0]
+    def __call__(self, frame: np.ndarray, clean_scan: Scan | None = None) -> FrameResult:
+        """Run the stages on one frame; `clean_scan`, the detector's pass over it, is reused when given."""
+        return self.run([frame], None if clean_scan is None else [clean_scan])[0]
 
-    def run(self, frames: list[np.ndarray], befores: list[Detections] | None = None) -> list[FrameResult]:
-        """Run the stages on several same-sized frames, each detection pass on all of them at once.
-        Timings are per frame (the batch's time divided among its frames)."""
+    def run(self, frames: list[np.ndarray], clean_scans: list[Scan] | None = None) -> list[FrameResult]:
+        """Run the stages on several same-sized frames, the clean detection on all of them at once.
+        The defended frames are rescanned: only windows that the defence changed go through the network
+        again. Timings are per frame (the batch's time divided among its frames)."""
         n = len(frames)
         timings = {}
         start = time.perf_counter()
-        befores = self.detector(frames) if befores is None else befores
+        scans = self.detector.scan(frames) if clean_scans is None else clean_scans
+        befores = [scan.detections for scan in scans]
         timings["detect"] = (time.perf_counter() - start) * 1000 / n
         start = time.perf_counter()
         defended = [self.defend(frame, before) for frame, before in zip(frames, befores)]
         timings["defend"] = (time.perf_counter() - start) * 1000 / n
         start = time.perf_counter()
-        afters = self.detector([image for image, _ in defended]) if self.mode != "none" else befores
+        if self.mode == "none":
+            afters = befores
+        else:
+            afters = [scan.detections for scan in self.detector.rescan([image for image, _ in defended], scans)]
         timings["detect_after"] = (time.perf_counter() - start) * 1000 / n
         results = []
-        for frame, before, (image, decoys), after in zip(frames, befores, defended, afters):
+        for frame, before, (image, decoys), after, scan in zip(frames, befores, defended, afters, scans):
             own = dict(timings)
             heat = None
             if self.heatmap is not None:
                 start = time.perf_counter()
                 heat = self.heatmap(image)
                 own["heatmap"] = (time.perf_counter() - start) * 1000
-            results.append(FrameResult(frame, before, image, after, decoys, heat, own))
+            results.append(FrameResult(frame, before, image, after, decoys, heat, own, scan))
         return results
 
     def defend(self, frame: np.ndarray, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +140,7 @@ class DefendedPipeline:
             cover_boxes(defended, self.control, chickens, self.fraction, self.cube)
         elif self.mode == "fgsm":
             fgsm_chickens(self.detector, defended, chickens, self.fgsm_eps)
-        decoys = self.decoy_boxes(frame.shape) if "decoys" in self.mode else np.zeros((0, 4))
+        decoys = self.decoy_boxes(frame.shape, chickens) if "decoys" in self.mode else np.zeros((0, 4))
         if len(decoys):
             paste_at(defended, self.ghost, (decoys[:, :2] + decoys[:, 2:]) / 2, decoys[:, 2] - decoys[:, 0], self.cube)
         return defended, decoys

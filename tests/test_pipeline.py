@@ -144,3 +144,19 @@ def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
         before += len(boxes)
         after += len(result.after.of_class("chicken"))
     assert before >= 30 and after <= 0.8 * before
+
+
+def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(parts):
+    detector, library = parts
+    chickens = np.array([[10.0, 10.0, 40.0, 70.0], [100.0, 100.0, 120.0, 120.0]])
+    boxes = DefendedPipeline(detector, library, "decoys").decoy_boxes((360, 640, 3), chickens)
+    sides = boxes[:, 2:] - boxes[:, :2]
+    assert len(boxes) == 2 and np.all(sides > 60)
+    pipeline = DefendedPipeline(detector, library, "decoys")
+    alone = pipeline.decoy_boxes((360, 640, 3))
+    huge = pipeline.decoy_boxes((360, 640, 3), np.array([[0.0, 0.0, 300.0, 300.0]]))
+    np.testing.assert_allclose(alone[:, 2:] - alone[:, :2], 0.12 * 360)     # no chicken: the smallest decoys
+    np.testing.assert_allclose(huge[:, 2:] - huge[:, :2], 0.45 * 360)       # never beyond the largest animal size
+    given = np.array([[1.0, 2.0, 30.0, 31.0]])
+    np.testing.assert_array_equal(DefendedPipeline(detector, library, "decoys", decoys=given).decoy_boxes(
+        (360, 640, 3), chickens), given)

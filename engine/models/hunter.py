@@ -44,6 +44,19 @@ class Hunter(nn.Module):
         """
         return self.head(self._feature_map(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
+    def _folded_weights(self):
+        """`_fold_and_pad` of the current weights. With gradients on it is recomputed per call, so it
+        follows training and keeps gradients; without, it is kept until a weight changes (small inputs,
+        such as the regions a rescan reruns, would otherwise spend most of their time here)."""
+        conv1, _, _, conv2, _, _ = self.features
+        if torch.is_grad_enabled():
+            return _fold_and_pad(conv1, conv2)
+        key = tuple((p.data_ptr(), p._version) for p in (conv1.weight, conv1.bias, conv2.weight, conv2.bias))
+        if getattr(self, "_folded", (None,))[0] != key:
+            with torch.no_grad():
+                self._folded = key, _fold_and_pad(conv1, conv2)
+        return self._folded[1]
+
     def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """`features` applied to the standardised input, computed the cheap way with identical results.
 
@@ -52,16 +65,15 @@ class Hunter(nn.Module):
         before its activation: max and a monotone activation commute, and the activation then touches
         9x fewer values. The layers stay modules, so an attack can still swap the ReLUs.
         """
-        conv1, act1, pool1, conv2, act2, pool2 = self.features
-        weight1, bias1, weight2 = _fold_and_pad(conv1, conv2)
+        _, act1, pool1, conv2, act2, pool2 = self.features
+        weight1, bias1, weight2 = self._folded_weights()
         x = act1(pool1(F.conv2d(x, weight1, bias1)))
         return act2(pool2(F.conv2d(x, weight2, conv2.bias)))
 
 
 def _fold_and_pad(conv1: nn.Conv2d, conv2: nn.Conv2d):
     """conv1 applied to (x - MEAN) * SCALE as a convolution of x, with one zero filter added, and
-    conv2 with a matching zero input channel. Recomputed per call (a few hundred numbers), so it
-    follows training and keeps gradients."""
+    conv2 with a matching zero input channel."""
     weight = conv1.weight * _SCALE
     bias = conv1.bias - _MEAN * weight.sum((1, 2, 3))
     weight1 = F.pad(weight, (0, 0, 0, 0, 0, 0, 0, 1)).contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,91 @@
+"""Which detector windows an edit touched, for re-detecting a frame after blocks are pasted on it.
+
+Pasting blocks changes a few small regions of a frame. Every pyramid level of the edited frame is
+compared with the clean frame's level (area resizing is local, so unchanged regions stay identical),
+and only the windows that overlap a changed pixel need the network again.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
+from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
+
+# Rerun regions are rounded up to this many windows a side: the convolution library compiles a kernel
+# per input shape, and a handful of recurring shapes is far cheaper than a new one every frame.
+QUANTUM = 4
+_WINDOW_KERNEL = np.ones((WINDOW, WINDOW), np.uint8)
+
+
+def changed_windows(old: np.ndarray, new: np.ndarray, offsets, grid) -> list[np.ndarray] | None:
+    """Per (dy, dx) input shift, a grid-shaped bool map of the windows whose pixels differ between
+    two same-sized BGR level images; None when the images are identical."""
+    diff = cv2.absdiff(old, new)
+    height, width = diff.shape[:2]
+    if not cv2.countNonZero(diff.reshape(height, -1)):
+        return None
+    changed = cv2.reduce(diff.reshape(-1, 3), 1, cv2.REDUCE_MAX).reshape(height, width)
+    # with the anchor at the kernel's corner, a pixel is marked when the 25x25 window starting there
+    # (extending right and down, as windows do) holds a changed pixel
+    touched = cv2.dilate(changed, _WINDOW_KERNEL, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    rows, cols = grid
+    return [touched[dy::NATIVE_STRIDE, dx::NATIVE_STRIDE][:rows, :cols] > 0 for dy, dx in offsets]
+
+
+def cell_groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Rectangles (r0, c0, r1, c1), ends exclusive, covering the 8-connected groups of True cells,
+    each grown to a multiple of QUANTUM cells a side where the grid allows."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(cells.view(np.uint8), connectivity=8)
+    rows, cols = cells.shape
+    groups = []
+    for x, y, w, h, _ in stats[1:]:
+        r0, r1 = _grown(y, y + h, rows)
+        c0, c1 = _grown(x, x + w, cols)
+        groups.append((r0, c0, r1, c1))
+    return groups
+
+
+def _grown(start: int, end: int, limit: int) -> tuple[int, int]:
+    """[start, end) grown to a multiple of QUANTUM in length, kept inside [0, limit)."""
+    length = min(-(-(end - start) // QUANTUM) * QUANTUM, limit)
+    start = min(start, limit - length)
+    return start, start + length
+
+
+def cell_crop(image: np.ndarray, rect: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
+    """The pixels of a level image that the windows in `rect` (cells of input shift `shift`) cover."""
+    r0, c0, r1, c1 = rect
+    y, x = NATIVE_STRIDE * r0 + shift[0], NATIVE_STRIDE * c0 + shift[1]
+    return image[y:y + _span(r1 - r0), x:x + _span(c1 - c0)]
+
+
+def pack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Lay window-grid crops side by side on one canvas so one network pass scores them all.
+
+    Returns the canvas and, per crop, the window column where it starts: crop k's window (r, c) is the
+    canvas's window (r, start_k + c). Crops are two windows apart, so no window of one reaches into the
+    next; the canvas is rounded up to a multiple of QUANTUM windows a side so its shape recurs.
+    """
+    rows = max(_cells(crop.shape[0]) for crop in crops)
+    starts, column = [], 0
+    for crop in crops:
+        starts.append(column)
+        column += _cells(crop.shape[1]) + 2
+    rows, columns = (-(-n // QUANTUM) * QUANTUM for n in (rows, column))
+    canvas = np.zeros((_span(rows), _span(columns), 3), np.uint8)
+    for crop, start in zip(crops, starts):
+        x = NATIVE_STRIDE * start
+        canvas[:crop.shape[0], x:x + crop.shape[1]] = crop
+    return canvas, starts
+
+
+def _span(cells: int) -> int:
+    """Pixels covered by `cells` consecutive windows."""
+    return NATIVE_STRIDE * (cells - 1) + WINDOW
+
+
+def _cells(pixels: int) -> int:
+    """Windows in `pixels` consecutive pixels."""
+    return (pixels - WINDOW) // NATIVE_STRIDE + 1
