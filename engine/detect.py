@@ -164,7 +164,8 @@ class HunterDetector:
 
     @torch.inference_mode()
     def rescan(self, frames: list[np.ndarray], previous: list[Scan]) -> list[Scan]:
-        """`scan` of frames that are edited copies of previously scanned ones (blocks pasted on them).
+        """`scan` of frames that are edited copies (same size) of previously scanned ones, such as a
+        frame with blocks pasted on it.
 
         The network is local: a window whose pixels did not change keeps its logits, so only windows
         that touch an edited pixel are scored again, all of them in one pass. The result is what
@@ -175,21 +176,25 @@ class HunterDetector:
         jobs, crops = [], []
         for k, (scan, levels) in enumerate(zip(previous, per_frame)):
             for i, (old, new) in enumerate(zip(scan.levels, levels)):
-                changed = changed_windows(old.image, new.image, self.offsets, scan.logits[i].shape[2:])
-                if changed is None:
-                    continue
-                logits[k][i] = logits[k][i].clone()   # the previous scan stays valid for other defences
-                for s, (shift, cells) in enumerate(zip(self.offsets, changed)):
-                    for rect in cell_groups(cells):
-                        jobs.append((k, i, s, rect))
-                        crops.append(cell_crop(new.image, rect, shift))
+                for s, rect, crop in self._changed_regions(old, new, scan.logits[i].shape[2:]):
+                    jobs.append((k, i, s, rect))
+                    crops.append(crop)
         if crops:
             canvas, starts = pack(crops)
             scored = self.classifier.dense_logits(
                 bgr_to_tensor([canvas], self.device).contiguous(memory_format=torch.channels_last))[0]
+            for k, i in {(k, i) for k, i, _, _ in jobs}:
+                logits[k][i] = logits[k][i].clone()   # the previous scan stays valid for other defences
             for (k, i, s, (r0, c0, r1, c1)), start in zip(jobs, starts):
                 logits[k][i][s, :, r0:r1, c0:c1] = scored[:, :r1 - r0, start:start + c1 - c0]
         return self._scans(per_frame, logits)
+
+    def _changed_regions(self, old: Level, new: Level, grid):
+        """(shift index, window rectangle, level crop) for each group of windows an edit touched."""
+        changed = changed_windows(old.image, new.image, self.offsets, grid)
+        for s, (shift, cells) in enumerate(zip(self.offsets, changed or [])):
+            for rect in cell_groups(cells):
+                yield s, rect, cell_crop(new.image, rect, shift)
 
     def _scans(self, per_frame: list[list[Level]], logits: list[list[torch.Tensor]]) -> list[Scan]:
         parts = [self._level_windows(torch.cat(maps), len(per_frame), levels[0])
