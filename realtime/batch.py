@@ -23,6 +23,7 @@ from realtime.demo import side_by_side
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.sources import VideoFileSource
 from realtime.video import Mp4Writer
+from realtime.workers import InOrder, threads_per_worker
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
@@ -76,49 +77,63 @@ def _point(point):
     return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
 
 
-def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress) -> dict:
-    """Run one video; write its three outputs; return its summary."""
+def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
+                  workers: int = 2) -> dict:
+    """Run one video; write its three outputs; return its summary. Chunks of `batch_size` frames are
+    detected and defended on `workers` threads at once; heatmaps and writing follow in frame order."""
     source = VideoFileSource(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "frames.jsonl"
     log_tmp = log_path.with_name(f".{log_path.name}.part")
-    frames, chunk, started = 0, [], time.perf_counter()
-    aimed = {"before": 0, "after": 0}
+    written, started = _Written(), time.perf_counter()
     try:
-        with Mp4Writer(out_dir / "annotated.mp4", fps=source.fps) as video, open(log_tmp, "w") as log:
+        with (Mp4Writer(out_dir / "annotated.mp4", fps=source.fps) as video, open(log_tmp, "w") as log,
+              InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
+            def write_next():
+                _write(pipeline.add_heatmaps(work.next()), pipeline.mode, video, log, written, progress)
+
+            chunk = []
             for frame in source:
                 chunk.append(frame)
                 if len(chunk) == batch_size:
-                    frames = _flush(pipeline, chunk, frames, video, log, aimed, progress)
-            frames = _flush(pipeline, chunk, frames, video, log, aimed, progress)
+                    work.submit(chunk)
+                    chunk = []
+                    if work.full:
+                        write_next()
+            if chunk:
+                work.submit(chunk)
+            while work.pending:
+                write_next()
         log_tmp.replace(log_path)
     finally:
         log_tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
-    summary = {"input": str(path), "frames": frames, "fps_source": source.fps, "seconds": round(seconds, 2),
-               "speed_x_realtime": round(frames / source.fps / seconds, 3) if seconds else None,
-               "mode": pipeline.mode, "frames_aimed_at_a_chicken": aimed}
+    summary = {"input": str(path), "frames": written.frames, "fps_source": source.fps, "seconds": round(seconds, 2),
+               "speed_x_realtime": round(written.frames / source.fps / seconds, 3) if seconds else None,
+               "mode": pipeline.mode, "frames_aimed_at_a_chicken": written.aimed}
     _atomic_json(out_dir / "summary.json", summary)
     return summary
 
 
-def _flush(pipeline, chunk, frames, video, log, aimed, progress) -> int:
-    if not chunk:
-        return frames
-    for result in pipeline.run(chunk):
-        video.write(side_by_side(result, 0.0, pipeline.mode, result.heatmap))
-        record = frame_record(frames, result)
+@dataclass
+class _Written:
+    frames: int = 0
+    aimed: dict = field(default_factory=lambda: {"before": 0, "after": 0})
+
+
+def _write(results: list[FrameResult], mode: str, video, log, written: _Written, progress) -> None:
+    for result in results:
+        video.write(side_by_side(result, 0.0, mode, result.heatmap))
+        record = frame_record(written.frames, result)
         log.write(json.dumps(record) + "\n")
-        aimed["before"] += record["aim_before"] is not None
-        aimed["after"] += record["aim_after"] is not None
-        frames += 1
+        written.aimed["before"] += record["aim_before"] is not None
+        written.aimed["after"] += record["aim_after"] is not None
+        written.frames += 1
         progress.update(1)
-    chunk.clear()
-    return frames
 
 
 def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_size: int = 8,
-              force: bool = False) -> BatchReport:
+              force: bool = False, workers: int = 2) -> BatchReport:
     """Every input in turn; a failing input is recorded and the batch goes on."""
     report = BatchReport()
     paths = expand_inputs(inputs)
@@ -136,7 +151,7 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
             try:
                 total = VideoFileSource(path).frames
                 with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
-                    process_input(path, target, pipeline, batch_size, bar)
+                    process_input(path, target, pipeline, batch_size, bar, workers)
                 report.done.append(str(path))
             except SaviourError as error:
                 report.failed.append((str(path), str(error)))

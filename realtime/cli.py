@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
     batch.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
     batch.add_argument("--batch-size", type=int, default=8, help="frames per detector pass (default: 8)")
+    batch.add_argument("--workers", type=int, default=2, help="batches detected and defended at once, on threads (default: 2)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     batch.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     live.add_argument("--retries", type=int, default=3, help="reopen a camera or stream that stops, this often")
     live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    live.add_argument("--workers", type=int, default=2,
+                      help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
     _add_config(live, "configs/webcam.yaml")
     _add_device(live)
 

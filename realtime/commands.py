@@ -118,6 +118,8 @@ def batch(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise SaviourError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.workers < 1:
+        raise SaviourError(f"--workers must be at least 1, got {args.workers}")
     hunter = load_classifier(args.weights, device=resolve_device(args.device))
     if not hasattr(hunter, "dense_logits"):
         raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
@@ -128,7 +130,7 @@ def batch(args: argparse.Namespace) -> int:
     pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction, heatmap=heatmap)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force)
+        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force, args.workers)
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "
@@ -163,6 +165,8 @@ def live(args: argparse.Namespace) -> None:
 
     if args.max_frames is not None and args.max_frames < 1:
         raise SaviourError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.workers < 1:
+        raise SaviourError(f"--workers must be at least 1, got {args.workers}")
     if args.record:
         prepare_output(args.record)
     device = resolve_device(args.device)
@@ -173,7 +177,7 @@ def live(args: argparse.Namespace) -> None:
     source = open_source(args.source, frames=frames, seed=args.seed, retries=args.retries)
     state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
     app = LiveApp(HunterDetector(hunter), library, source, str(device), args.fraction, window=not args.no_window,
-                  out_dir=args.out_dir, state=state)
+                  out_dir=args.out_dir, state=state, workers=args.workers)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(max_frames=args.max_frames, record=args.record)

@@ -100,9 +100,14 @@ class DefendedPipeline:
         return self.run([frame], None if clean_scan is None else [clean_scan])[0]
 
     def run(self, frames: list[np.ndarray], clean_scans: list[Scan] | None = None) -> list[FrameResult]:
-        """Run the stages on several same-sized frames, the clean detection on all of them at once.
-        The defended frames are rescanned: only windows that the defence changed go through the network
-        again. Timings are per frame (the batch's time divided among its frames)."""
+        """Run the stages on several same-sized frames: `detect_and_defend`, then the live heatmap."""
+        return self.add_heatmaps(self.detect_and_defend(frames, clean_scans))
+
+    def detect_and_defend(self, frames: list[np.ndarray], clean_scans: list[Scan] | None = None) -> list[FrameResult]:
+        """Detect, defend and detect again, the clean detection on all frames at once. The defended
+        frames are rescanned: only windows that the defence changed go through the network again.
+        Timings are per frame (the batch's time divided among its frames). Keeps no state, so
+        several calls may run at once on different frames."""
         n = len(frames)
         timings = {}
         start = time.perf_counter()
@@ -118,15 +123,17 @@ class DefendedPipeline:
         else:
             afters = [scan.detections for scan in self.detector.rescan([image for image, _ in defended], scans)]
         timings["detect_after"] = (time.perf_counter() - start) * 1000 / n
-        results = []
-        for frame, before, (image, decoys), after, scan in zip(frames, befores, defended, afters, scans):
-            own = dict(timings)
-            heat = None
-            if self.heatmap is not None:
+        return [FrameResult(frame, before, image, after, decoys, None, dict(timings), scan)
+                for frame, before, (image, decoys), after, scan in zip(frames, befores, defended, afters, scans)]
+
+    def add_heatmaps(self, results: list[FrameResult]) -> list[FrameResult]:
+        """In place and in frame order (the live heatmap accumulates over frames): each defended
+        frame's heatmap, when this pipeline has one."""
+        if self.heatmap is not None:
+            for result in results:
                 start = time.perf_counter()
-                heat = self.heatmap(image)
-                own["heatmap"] = (time.perf_counter() - start) * 1000
-            results.append(FrameResult(frame, before, image, after, decoys, heat, own, scan))
+                result.heatmap = self.heatmap(result.defended)
+                result.timings["heatmap"] = (time.perf_counter() - start) * 1000
         return results
 
     def defend(self, frame: np.ndarray, detections: Detections) -> tuple[np.ndarray, np.ndarray]:

@@ -93,3 +93,15 @@ def test_gif_of_the_defended_view_fits_the_size_limit(tmp_path, capsys):
 def test_gif_bad_input(tmp_path, capsys, args, message):
     code = main(["gif", *args, "--out", str(tmp_path / "x.gif"), "--fps", "2", "--device", "cpu"])
     assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "x.gif").exists()
+
+
+def test_batch_logs_the_same_frames_in_order_with_one_worker_or_two(tmp_path, clip):
+    logs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        assert main(["batch", str(clip), "--out", str(out), "--batch-size", "3", "--workers", workers,
+                     "--heatmap", "rise", "--device", "cpu"]) == 0
+        logs[workers] = [json.loads(line) for line in (out / "farm" / "frames.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in logs["2"]] == list(range(10))
+    for one, two in zip(logs["1"], logs["2"]):
+        assert (one["before"], one["after"], one["heatmap"]) == (two["before"], two["after"], two["heatmap"])
