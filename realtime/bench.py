@@ -125,6 +125,7 @@ def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
 def app_rows(detector: HunterDetector, frames: int, soak: int) -> list[tuple[str, float, str]]:
     dev = detector.device.type
     rows = [(f"saviour live --no-window, blocks + drawing ({dev})", live_fps(detector, frames, False), "frames/s"),
+            (f"the same, --workers 1 ({dev})", live_fps(detector, frames, False, workers=1), "frames/s"),
             (f"saviour live --no-window + heatmap ({dev})", live_fps(detector, frames, True), "frames/s"),
             (f"saviour batch, 1280x720 30 FPS clip ({dev})", batch_speed(detector, frames), "x real time")]
     if soak:

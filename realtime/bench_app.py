@@ -28,11 +28,11 @@ def resident_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def live_fps(detector: HunterDetector, frames: int, heatmap: bool) -> float:
+def live_fps(detector: HunterDetector, frames: int, heatmap: bool, workers: int = 2) -> float:
     """Frames per second of a headless live run on the farm world (blocks, drawing, HUD)."""
     library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
     app = LiveApp(detector, library, WorldSource(seed=BENCH_SEED, frames=frames), detector.device.type,
-                  window=False, state=LiveState(heatmap=heatmap))
+                  window=False, state=LiveState(heatmap=heatmap), workers=workers)
     start = time.perf_counter()
     app.run()
     return app.frames / (time.perf_counter() - start)

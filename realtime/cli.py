@@ -37,6 +37,29 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number such as -0.25 or -64/255, got {text!r}") from None
 
 
+def _at_least(minimum: int):
+    """An integer type for settings with a lower bound, so a config file's value is range-checked too."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _block_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 2:
+        raise argparse.ArgumentTypeError(f"expected a block fraction in (0, 2], got {value}")
+    return value
+
+
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="auto picks CUDA when present, else the CPU (default: auto)")
@@ -181,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         saviour demo --frames 150 --fraction 0.6 --out out/
         """, commands.demo)
     demo.add_argument("--out", default="out", help="output folder for demo.mp4, demo.gif, demo_summary.json")
-    demo.add_argument("--frames", type=int, default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
-    demo.add_argument("--fraction", type=float, default=0.8,
+    demo.add_argument("--frames", type=_at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
+    demo.add_argument("--fraction", type=_block_fraction, default=0.8,
                       help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     _add_config(demo, "configs/demo.yaml")
@@ -202,9 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", default="out/batch",
                        help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    batch.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
-    batch.add_argument("--batch-size", type=int, default=8, help="frames per detector pass (default: 8)")
-    batch.add_argument("--workers", type=int, default=2, help="batches detected and defended at once, on threads (default: 2)")
+    batch.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
+    batch.add_argument("--batch-size", type=_at_least(1), default=8, help="frames per detector pass (default: 8)")
+    batch.add_argument("--workers", type=_at_least(1), default=2, help="batches detected and defended at once, on threads (default: 2)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     batch.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
@@ -224,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--width", type=int, default=480, help="GIF width in pixels (default: 480)")
     gif.add_argument("--max-size", type=float, default=None, help="MB; lower fps and width until it fits")
     gif.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    gif.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
+    gif.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_device(gif)
@@ -241,17 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--source", default="world",
                       help="world, a camera index, screen[:x,y,w,h], a stream URL, a video, a folder or glob of images")
     live.add_argument("--no-window", action="store_true", help="run headless (no window, no keys)")
-    live.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    live.add_argument("--max-frames", type=_at_least(1), default=None, help="stop after this many frames")
     live.add_argument("--record", default=None, help="record the whole run to this MP4 (and a GIF beside it)")
     live.add_argument("--out-dir", default="out/live", help="where snapshots and r-key recordings go (default: out/live)")
     live.add_argument("--no-blocks", action="store_true", help="start with the blocks off")
     live.add_argument("--decoys", action="store_true", help="start with the decoys on")
     live.add_argument("--heatmap", default="none", choices=HEATMAPS, help="start with the heatmap (default: none)")
-    live.add_argument("--fraction", type=float, default=0.8, help="block side / chicken box side (default: 0.8)")
+    live.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
     live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
-    live.add_argument("--retries", type=int, default=3, help="reopen a camera or stream that stops, this often")
+    live.add_argument("--retries", type=_at_least(0), default=3, help="reopen a camera or stream that stops, this often")
     live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
-    live.add_argument("--workers", type=int, default=2,
+    live.add_argument("--workers", type=_at_least(1), default=2,
                       help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
     _add_config(live, "configs/webcam.yaml")
     _add_device(live)

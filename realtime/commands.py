@@ -116,10 +116,6 @@ def demo(args: argparse.Namespace) -> None:
 def batch(args: argparse.Namespace) -> int:
     from realtime.batch import run_batch
 
-    if args.batch_size < 1:
-        raise SaviourError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.workers < 1:
-        raise SaviourError(f"--workers must be at least 1, got {args.workers}")
     hunter = load_classifier(args.weights, device=resolve_device(args.device))
     if not hasattr(hunter, "dense_logits"):
         raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
@@ -163,10 +159,6 @@ def gif(args: argparse.Namespace) -> None:
 def live(args: argparse.Namespace) -> None:
     from realtime.live import LiveApp, LiveState
 
-    if args.max_frames is not None and args.max_frames < 1:
-        raise SaviourError(f"--max-frames must be at least 1, got {args.max_frames}")
-    if args.workers < 1:
-        raise SaviourError(f"--workers must be at least 1, got {args.workers}")
     if args.record:
         prepare_output(args.record)
     device = resolve_device(args.device)

@@ -46,6 +46,8 @@ def test_flags_beat_set_which_beats_the_file(tmp_path):
     ("frames: 2.5\n", "frames: expected an integer"),
     ("cube: 3\n", "cube: expected true or false"),
     ("heatmap: grad\n", "heatmap: expected one of none, rise"),
+    ("frames: 0\n", "frames: expected an integer of at least 1, got 0"),
+    ("fraction: 2.5\n", "fraction: expected a block fraction in (0, 2], got 2.5"),
     ("- a list\n", "expected a mapping"),
     ("frames: [1,\n", "not valid YAML"),
 ])
@@ -55,6 +57,25 @@ def test_a_bad_config_names_the_file_and_key_and_exits_2(tmp_path, capsys, text,
     assert main(["demo", "--config", str(file), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert str(file) in err and message in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command, text, message", [
+    (["batch", "x.mp4"], "workers: 0\n", "workers: expected an integer of at least 1, got 0"),
+    (["batch", "x.mp4"], "batch_size: -3\n", "batch_size: expected an integer of at least 1, got -3"),
+    (["live"], "retries: -1\n", "retries: expected an integer of at least 0, got -1"),
+])
+def test_out_of_range_settings_in_any_config_name_the_file(tmp_path, capsys, command, text, message):
+    file = tmp_path / "settings.yaml"
+    file.write_text(text)
+    assert main([*command, "--config", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert str(file) in err and message in err
+
+
+def test_out_of_range_flags_exit_2_with_the_range(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["live", "--workers", "0"])
+    assert exit_.value.code == 2 and "expected an integer of at least 1, got 0" in capsys.readouterr().err
 
 
 def test_bad_set_and_missing_config(tmp_path, capsys):
