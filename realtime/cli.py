@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         saviour live --source 0 --heatmap rise         # webcam 0
         saviour live --source screen:0,0,1280,720      # a screen region (e.g. a game window)
         saviour live --source clip.mp4 --no-window --max-frames 300 --record out/clip.mp4
+        saviour live --source 0 --virtual-camera         # defended webcam for a video call
 
         keys: q/Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle view
               (side by side, after, before), space pause, s snapshot PNG, r start/stop recording, ? help
@@ -274,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     live.add_argument("--retries", type=_at_least(0), default=3, help="reopen a camera or stream that stops, this often")
     live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    live.add_argument("--virtual-camera", action="store_true",
+                      help="also send the defended frames to a virtual camera (needs the virtualcam extra)")
     live.add_argument("--workers", type=_at_least(1), default=2,
                       help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
     _add_config(live, "configs/webcam.yaml")

@@ -158,7 +158,9 @@ def gif(args: argparse.Namespace) -> None:
 
 def live(args: argparse.Namespace) -> None:
     from realtime.live import LiveApp, LiveState
+    from realtime.virtualcam import VirtualCamera
 
+    camera = VirtualCamera(fps=30.0) if args.virtual_camera else None   # fails early when pyvirtualcam is missing
     if args.record:
         prepare_output(args.record)
     device = resolve_device(args.device)
@@ -167,15 +169,20 @@ def live(args: argparse.Namespace) -> None:
                                 file_sha256(shipped_weights("hunter")))
     frames = args.max_frames if args.source != "world" else (args.max_frames or 10 ** 9)
     source = open_source(args.source, frames=frames, seed=args.seed, retries=args.retries)
+    if camera is not None:
+        camera.fps = source.fps
     state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
     app = LiveApp(HunterDetector(hunter), library, source, str(device), args.fraction, window=not args.no_window,
-                  out_dir=args.out_dir, state=state, workers=args.workers)
+                  out_dir=args.out_dir, state=state, workers=args.workers,
+                  virtual_camera=camera)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(max_frames=args.max_frames, record=args.record)
     finally:
         signal.signal(signal.SIGTERM, previous)
         print(f"{app.frames} frames, {app.fps:.1f} FPS at the end, {source.dropped} dropped")
+        if camera is not None and camera.sent:
+            print(f"sent {camera.sent} frames to the virtual camera {camera.name}")
         for path in app.saved:
             print(f"wrote {path}")
 

@@ -103,8 +103,10 @@ class LiveApp:
     """
 
     def __init__(self, detector, library, source, device_name: str, fraction: float = 0.8, window: bool = True,
-                 out_dir: str | Path = "out/live", state: LiveState | None = None, workers: int = 2):
+                 out_dir: str | Path = "out/live", state: LiveState | None = None, workers: int = 2,
+                 virtual_camera=None):
         self.detector, self.library, self.source, self.workers = detector, library, source, workers
+        self.virtual_camera = virtual_camera   # a realtime.virtualcam.VirtualCamera, or None
         self.device_name, self.fraction, self.window = device_name, fraction, window
         self.out_dir, self.state = Path(out_dir), state or LiveState()
         self.heat = HunterHeatmap(detector.classifier)
@@ -137,6 +139,8 @@ class LiveApp:
                         pass
         finally:
             self.source.close()
+            if self.virtual_camera is not None:
+                self.virtual_camera.close()
             if self.recorder is not None:
                 self.saved += self.recorder.close()
             if self.window:
@@ -172,6 +176,9 @@ class LiveApp:
             cv2.imshow(WINDOW, shown)
         if self.recorder is not None:
             self.recorder.write(shown)
+        if self.virtual_camera is not None:
+            defended = result.defended
+            self.virtual_camera.send(defended if result.heatmap is None else blend_heatmap(defended, result.heatmap))
         self.frames += 1
         return shown
 
