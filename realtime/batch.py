@@ -21,6 +21,7 @@ from engine.detections import Detections
 from engine.errors import SaviourError
 from realtime.demo import side_by_side
 from realtime.pipeline import DefendedPipeline, FrameResult
+from realtime.memory import HeapTrimmer
 from realtime.sources import VideoFileSource
 from realtime.video import Mp4Writer
 from realtime.workers import InOrder, threads_per_worker
@@ -119,6 +120,7 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
 class _Written:
     frames: int = 0
     aimed: dict = field(default_factory=lambda: {"before": 0, "after": 0})
+    trimmer: HeapTrimmer = field(default_factory=HeapTrimmer)
 
 
 def _write(results: list[FrameResult], mode: str, video, log, written: _Written, progress) -> None:
@@ -129,6 +131,7 @@ def _write(results: list[FrameResult], mode: str, video, log, written: _Written,
         written.aimed["before"] += record["aim_before"] is not None
         written.aimed["after"] += record["aim_after"] is not None
         written.frames += 1
+        written.trimmer.tick()
         progress.update(1)
 
 

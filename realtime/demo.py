@@ -20,6 +20,7 @@ from engine.detect import target_point
 from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
+from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
@@ -115,7 +116,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
                                         fgsm_eps=fgsm_eps, cube=cube)
                  for mode in MODES}
     world = FarmWorld(seed=DEMO_SEED)
-    tally, gif_frames, seconds = DemoTally(), [], 0.0
+    tally, gif_frames, seconds, trimmer = DemoTally(), [], 0.0, HeapTrimmer()
     gif_every = max(1, round(world.fps / gif_fps))
     with Mp4Writer(out_dir / "demo.mp4", fps=world.fps) as video:
         for i in tqdm(range(frames), desc="demo", unit="frame"):
@@ -132,6 +133,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
             video.write(panel)
             if i % gif_every == 0:
                 gif_frames.append(panel)
+            trimmer.tick()
     write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
     summary = tally.summary() | {"world_seed": DEMO_SEED, "frames": frames, "block_fraction": fraction,
                                  "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.detect import target_point
 from realtime.gif import write_gif
+from realtime.memory import HeapTrimmer
 from realtime.heatmap import HunterHeatmap
 from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
@@ -114,6 +115,7 @@ class LiveApp:
         self.recorder: Recorder | None = None
         self.fps, self.latency_ms, self.frames, self.snapshots = 0.0, 0.0, 0, 0
         self.last_shown: float | None = None
+        self.trimmer = HeapTrimmer()
         self.saved: list[Path] = []
 
     def pipeline(self) -> DefendedPipeline:
@@ -180,6 +182,7 @@ class LiveApp:
             defended = result.defended
             self.virtual_camera.send(defended if result.heatmap is None else blend_heatmap(defended, result.heatmap))
         self.frames += 1
+        self.trimmer.tick()
         return shown
 
     def compose(self, result: FrameResult) -> np.ndarray:
