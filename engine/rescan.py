@@ -65,8 +65,9 @@ def pack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
     """Lay window-grid crops side by side on one canvas so one network pass scores them all.
 
     Returns the canvas and, per crop, the window column where it starts: crop k's window (r, c) is the
-    canvas's window (r, start_k + c). Crops are two windows apart, so no window of one reaches into the
-    next; the canvas is rounded up to a multiple of QUANTUM windows a side so its shape recurs.
+    canvas's window (r, start_k + c). A crop is 16 px wider than its windows' steps, so each starts two
+    steps after the previous one's last window and none overlap; the canvas is rounded up to a
+    multiple of QUANTUM windows a side so its shape recurs.
     """
     rows = max(_cells(crop.shape[0]) for crop in crops)
     starts, column = [], 0

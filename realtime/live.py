@@ -16,8 +16,8 @@ import numpy as np
 
 from engine.detect import target_point
 from realtime.gif import write_gif
-from realtime.memory import HeapTrimmer
 from realtime.heatmap import HunterHeatmap
+from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer
@@ -98,9 +98,9 @@ class Recorder:
 class LiveApp:
     """Runs a source through the pipeline; draws, shows, records. One instance per run.
 
-    `workers` frames are detected and defended at once on worker threads (two nearly double the
-    frame rate of a 2-core CPU, for about one frame of extra latency); the heatmap, drawing, window
-    and recording follow in frame order on the calling thread.
+    `workers` frames are detected and defended at once on worker threads (two raise the frame rate
+    of a 2-core CPU by about a third, for about one frame of extra latency); the heatmap, drawing,
+    window and recording follow in frame order on the calling thread.
     """
 
     def __init__(self, detector, library, source, device_name: str, fraction: float = 0.8, window: bool = True,
