@@ -118,5 +118,6 @@ def test_bench_prints_every_row(capsys):
     for row in ["world render", "paste one block", "detector 640x360, batch 1", "dense scoring",
                 "per-window loop", "dense / per-window", "defended pipeline", "live RISE heatmap",
                 "RISE masks, ours / notebook", "RISE full map, notebook / ours", "saviour live --no-window",
-                "saviour batch, 1280x720", "live soak: resident growth"]:
+                "saviour batch, 1280x720", "live soak: resident growth", "rescan of the defended frame",
+                "the same, --workers 1"]:
         assert row in table
