@@ -13,6 +13,7 @@ from engine.explain import METHODS as EXPLANATION_METHODS
 from engine.explain.attack import ATTACKABLE
 from engine.errors import SaviourError
 from realtime import commands, config, explain_commands
+from realtime.demo import DEMO_SEED
 from realtime.heatmap import HEATMAPS
 from realtime.pipeline import MODES
 
@@ -205,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         """, commands.demo)
     demo.add_argument("--out", default="out", help="output folder for demo.mp4, demo.gif, demo_summary.json")
     demo.add_argument("--frames", type=_at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
+    demo.add_argument("--seed", type=int, default=DEMO_SEED,
+                      help=f"farm world seed; the default is used by neither training nor block making (default: {DEMO_SEED})")
     demo.add_argument("--fraction", type=_block_fraction, default=0.8,
                       help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")

@@ -103,7 +103,7 @@ def demo(args: argparse.Namespace) -> None:
     library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
                                 file_sha256(shipped_weights("hunter")))
     summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
-                       heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube)
+                       heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube, seed=args.seed)
     shares = summary["targets_real_chicken"]
     print(f"frames with a chicken in view: {summary['frames_with_chicken']}")
     print("hunter targets a real chicken: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items()))

@@ -103,7 +103,7 @@ def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
 
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = 0.8,
              gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
-             cube: bool = False) -> dict:
+             cube: bool = False, seed: int = DEMO_SEED) -> dict:
     """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
 
     With `heatmap`, both panels show a live RISE map of the hunter's chicken evidence, and the summary
@@ -115,7 +115,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     pipelines = {mode: DefendedPipeline(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
                                         fgsm_eps=fgsm_eps, cube=cube)
                  for mode in MODES}
-    world = FarmWorld(seed=DEMO_SEED)
+    world = FarmWorld(seed=seed)
     tally, gif_frames, seconds, trimmer = DemoTally(), [], 0.0, HeapTrimmer()
     gif_every = max(1, round(world.fps / gif_fps))
     with Mp4Writer(out_dir / "demo.mp4", fps=world.fps) as video:
@@ -135,7 +135,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
                 gif_frames.append(panel)
             trimmer.tick()
     write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
-    summary = tally.summary() | {"world_seed": DEMO_SEED, "frames": frames, "block_fraction": fraction,
+    summary = tally.summary() | {"world_seed": seed, "frames": frames, "block_fraction": fraction,
                                  "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
     (out_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
