@@ -95,8 +95,6 @@ def _accuracy_line(result: dict, labels) -> str:
 
 
 def demo(args: argparse.Namespace) -> None:
-    if args.frames < 1:
-        raise SaviourError(f"--frames must be at least 1, got {args.frames}")
     if not 0 < args.fgsm_eps <= 1:
         raise SaviourError(f"--fgsm-eps must be in (0, 1], e.g. 32/255, got {args.fgsm_eps}")
     hunter = load_classifier("hunter", device=resolve_device(args.device))
