@@ -7,12 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.detect import bgr_to_tensor
 
 
 def patches_to_tensor(patches_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
-    """N x H x W x 3 uint8 BGR patches to an N x 3 x H x W float RGB tensor in [0, 1]."""
-    return bgr_to_tensor(list(patches_bgr), device).contiguous()
+    """N x H x W x 3 uint8 BGR patches to an N x 3 x H x W float RGB tensor in [0, 1], channels-last
+    (the layout oneDNN runs the hunter's convolutions fastest in). Same values as `bgr_to_tensor`."""
+    rgb = torch.from_numpy(np.ascontiguousarray(patches_bgr[..., ::-1]))
+    return rgb.to(device).float().mul_(1 / 255).permute(0, 3, 1, 2)
 
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,

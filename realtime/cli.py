@@ -15,6 +15,7 @@ from engine.errors import SaviourError
 from realtime import commands, config, explain_commands
 from realtime.demo import DEMO_SEED
 from realtime.heatmap import HEATMAPS
+from realtime.pipeline import DEFAULT_FRACTION
 from realtime.pipeline import MODES
 
 EXIT_USER_ERROR = 2
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patches", default=None,
                        help="an ImageFolder: one subfolder of images per class (chicken, pig, panda, terrain)")
     train.add_argument("--worlds", type=int, default=80, help="farm worlds to sample patches from (default: 80)")
-    train.add_argument("--epochs", type=int, default=14, help="training epochs (default: 14)")
+    train.add_argument("--epochs", type=int, default=18, help="training epochs (default: 18)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
 
@@ -208,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--frames", type=_at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
     demo.add_argument("--seed", type=int, default=DEMO_SEED,
                       help=f"farm world seed; the default is used by neither training nor block making (default: {DEMO_SEED})")
-    demo.add_argument("--fraction", type=_block_fraction, default=0.8,
-                      help="camouflage block side as a fraction of the chicken's box (default: 0.8)")
+    demo.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION,
+                      help="camouflage block side as a fraction of the chicken's box (default: %(default)s)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     _add_config(demo, "configs/demo.yaml")
     demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", default="out/batch",
                        help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    batch.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
+    batch.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
     batch.add_argument("--batch-size", type=_at_least(1), default=8, help="frames per detector pass (default: 8)")
     batch.add_argument("--workers", type=_at_least(1), default=2, help="batches detected and defended at once, on threads (default: 2)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
@@ -250,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--width", type=int, default=480, help="GIF width in pixels (default: 480)")
     gif.add_argument("--max-size", type=float, default=None, help="MB; lower fps and width until it fits")
     gif.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    gif.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
+    gif.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_device(gif)
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--no-blocks", action="store_true", help="start with the blocks off")
     live.add_argument("--decoys", action="store_true", help="start with the decoys on")
     live.add_argument("--heatmap", default="none", choices=HEATMAPS, help="start with the heatmap (default: none)")
-    live.add_argument("--fraction", type=_block_fraction, default=0.8, help="block side / chicken box side (default: 0.8)")
+    live.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
     live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     live.add_argument("--retries", type=_at_least(0), default=3, help="reopen a camera or stream that stops, this often")
     live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")

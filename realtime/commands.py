@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from pathlib import Path
 
@@ -30,6 +31,7 @@ VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
 BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
+PATCH_WORKERS = min(4, os.cpu_count() or 1)   # processes cutting training patches
 
 
 def make_detector(args: argparse.Namespace) -> HunterDetector:
@@ -60,8 +62,8 @@ def train_hunter(args: argparse.Namespace) -> None:
     else:
         classes = None
         with tqdm(total=args.worlds + len(VALIDATION_SEEDS), desc="patches", unit="world") as bar:
-            train_x, train_y = world_patches(range(args.worlds), seed=args.seed, progress=bar)
-            test_x, test_y = world_patches(VALIDATION_SEEDS, seed=args.seed + 1, progress=bar)
+            train_x, train_y = world_patches(range(args.worlds), seed=args.seed, progress=bar, workers=PATCH_WORKERS)
+            test_x, test_y = world_patches(VALIDATION_SEEDS, seed=args.seed + 1, progress=bar, workers=PATCH_WORKERS)
     torch.manual_seed(args.seed)
     model = (Hunter(classes) if classes else Hunter()).to(device)
     print(f"training on {len(train_y)} patches: " + ", ".join(
@@ -76,7 +78,7 @@ def train_hunter(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     detector = make_detector(args)
-    patches, labels = world_patches(ACCURACY_SEEDS, seed=2)
+    patches, labels = world_patches(ACCURACY_SEEDS, seed=2, workers=PATCH_WORKERS)
     result = accuracy(detector.classifier, patches, labels)
     print(f"patch accuracy on world seeds {ACCURACY_SEEDS.start}-{ACCURACY_SEEDS.stop - 1}: "
           f"{_accuracy_line(result, detector.labels)}")

@@ -22,7 +22,7 @@ from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
-from realtime.pipeline import DefendedPipeline, FrameResult
+from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
 from realtime.world import FarmWorld
 
@@ -101,7 +101,7 @@ def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
             "decoys": HunterHeatmap(classifier)}
 
 
-def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = 0.8,
+def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = DEFAULT_FRACTION,
              gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
              cube: bool = False, seed: int = DEMO_SEED) -> dict:
     """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.

@@ -19,7 +19,7 @@ from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
-from realtime.pipeline import DefendedPipeline, FrameResult
+from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer
 from realtime.workers import InOrder, threads_per_worker
 
@@ -103,7 +103,7 @@ class LiveApp:
     window and recording follow in frame order on the calling thread.
     """
 
-    def __init__(self, detector, library, source, device_name: str, fraction: float = 0.8, window: bool = True,
+    def __init__(self, detector, library, source, device_name: str, fraction: float = DEFAULT_FRACTION, window: bool = True,
                  out_dir: str | Path = "out/live", state: LiveState | None = None, workers: int = 2,
                  virtual_camera=None):
         self.detector, self.library, self.source, self.workers = detector, library, source, workers

@@ -12,6 +12,8 @@ the detector's own resize, and every window on a 3-pixel grid is labelled from t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -67,27 +69,49 @@ def random_lighting(rng: np.random.Generator) -> dict:
 
 
 def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_frame: int = 4,
-                  terrain_ratio: float = 1.0, seed: int = 0, progress=None) -> tuple[np.ndarray, np.ndarray]:
+                  terrain_ratio: float = 1.0, seed: int = 0, progress=None,
+                  workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Sample labelled patches from farm worlds.
 
     Returns (N x 25 x 25 x 3 uint8 BGR patches, N class indices into HUNTER_LABELS). Terrain windows
     touching an animal (the hard cases) and the other terrain windows are each subsampled to
-    `terrain_ratio` times the animal windows.
+    `terrain_ratio` times the animal windows. Each world draws from its own generator, seeded by
+    (`seed`, world seed), so the result does not depend on `workers` (threads sampling worlds at once).
     """
-    rng = np.random.default_rng(seed)
+    jobs = [(world_seed, frames_per_world, scales_per_frame, terrain_ratio, seed) for world_seed in seeds]
     patches, labels = [], []
-    for world_seed in seeds:
-        world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 7)), pigs=int(rng.integers(1, 5)),
-                          pandas=int(rng.integers(1, 3)))
-        for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
-            frame, animals = world.render(int(i))
-            frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
-            for scale in np.exp(rng.uniform(np.log(0.04), np.log(0.8), scales_per_frame)):
-                level = pyramid_level(frame, scale)
-                if level is not None:
-                    _sample_level(level, animals, rng, terrain_ratio, patches, labels)
-        if progress is not None:
-            progress.update(1)
+    with _world_pool(min(workers, len(jobs))) as pool:
+        for world_x, world_y in (pool.map(_one_world, jobs) if pool else map(_one_world, jobs)):
+            patches.append(world_x)
+            labels.append(world_y)
+            if progress is not None:
+                progress.update(1)
+    return np.concatenate(patches), np.concatenate(labels)
+
+
+@contextmanager
+def _world_pool(workers: int):
+    """Threads (OpenCV and NumPy release the GIL for most of the work), or None for one."""
+    if workers <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        yield pool
+
+
+def _one_world(job) -> tuple[np.ndarray, np.ndarray]:
+    world_seed, frames_per_world, scales_per_frame, terrain_ratio, seed = job
+    rng = np.random.default_rng([seed, world_seed])
+    world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 7)), pigs=int(rng.integers(1, 5)),
+                      pandas=int(rng.integers(1, 3)))
+    patches, labels = [], []
+    for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
+        frame, animals = world.render(int(i))
+        frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+        for scale in np.exp(rng.uniform(np.log(0.04), np.log(0.8), scales_per_frame)):
+            level = pyramid_level(frame, scale)
+            if level is not None:
+                _sample_level(level, animals, rng, terrain_ratio, patches, labels)
     return np.concatenate(patches), np.concatenate(labels)
 
 

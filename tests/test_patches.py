@@ -32,3 +32,12 @@ def test_world_patches_are_seeded_and_labelled():
     np.testing.assert_array_equal(a, b)
     assert a.shape[1:] == (25, 25, 3) and a.dtype == np.uint8
     assert set(np.unique(la)) <= set(range(4)) and TERRAIN in la
+
+
+def test_world_patches_do_not_depend_on_the_number_of_processes():
+    one, labels_one = world_patches([3, 4], frames_per_world=2, seed=5)
+    two, labels_two = world_patches([3, 4], frames_per_world=2, seed=5, workers=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(labels_one, labels_two)
+    alone, _ = world_patches([4], frames_per_world=2, seed=5)
+    np.testing.assert_array_equal(one[-len(alone):], alone)   # a world's patches ignore the others

@@ -3,9 +3,10 @@ import pytest
 
 from blocks.library import DEFAULT_LIBRARY, BlockLibrary
 from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
-from engine.detect import HunterDetector
+from engine.detect import HunterDetector, target_point
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
+from realtime.evaluate import points_in_box
 from realtime.pipeline import DefendedPipeline
 from realtime.world import FarmWorld
 
@@ -63,17 +64,26 @@ def parts():
     return HunterDetector(hunter), BlockLibrary.load(DEFAULT_LIBRARY, HUNTER_LABELS, 25)
 
 
-def test_camouflage_hides_chickens_from_the_hunter(parts):
+def targets_a_real_chicken(detections, animals) -> bool:
+    point = target_point(detections)
+    return point is not None and any(points_in_box(np.array([point]), a.xyxy)[0]
+                                     for a in animals if a.label == "chicken")
+
+
+def test_camouflage_turns_the_hunter_away_from_chickens_where_shuffled_blocks_do_not(parts):
     detector, library = parts
-    pipeline = DefendedPipeline(detector, library, "camouflage")
     world = FarmWorld(seed=4242)
-    seen_before = seen_after = 0
-    for i in range(0, 60, 3):
-        result = pipeline(world.render(i)[0])
-        seen_before += len(result.before.of_class("chicken"))
-        seen_after += len(result.after.of_class("chicken"))
-        assert set(result.timings) == {"detect", "defend", "detect_after"}
-    assert seen_before >= 20 and seen_after <= 0.1 * seen_before
+    frames = [world.render(i) for i in range(0, 60, 3)]
+    on_chicken = {}
+    for mode in ("camouflage", "control"):
+        pipeline = DefendedPipeline(detector, library, mode)
+        results = [pipeline(frame) for frame, _ in frames]
+        assert all(set(r.timings) == {"detect", "defend", "detect_after"} for r in results)
+        assert all(targets_a_real_chicken(r.before, animals) for r, (_, animals) in zip(results, frames))
+        on_chicken[mode] = sum(targets_a_real_chicken(r.after, animals) for r, (_, animals) in zip(results, frames))
+    # measured: 6 and 13 of 20; the same placement with the colours shuffled leaves the hunter on more chickens
+    assert on_chicken["camouflage"] <= 0.4 * len(frames)
+    assert on_chicken["control"] >= on_chicken["camouflage"] + 0.25 * len(frames)
 
 
 def test_decoys_are_seen_as_chickens_where_they_are_placed(parts):
@@ -131,7 +141,7 @@ def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
     world = FarmWorld(seed=4242)
     before = after = 0
     for i in range(0, 300, 20):
-        frame = world.render(i)[0]
+        frame, animals = world.render(i)
         result = pipeline(frame)
         change = np.abs(result.defended.astype(int) - frame.astype(int))
         assert change.max() <= 32
@@ -141,9 +151,9 @@ def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
         ys, xs = np.nonzero(change.max(axis=2))
         assert all(np.any((grown[:, 0] <= x) & (x <= grown[:, 2]) & (grown[:, 1] <= y) & (y <= grown[:, 3]))
                    for x, y in zip(xs, ys))
-        before += len(boxes)
-        after += len(result.after.of_class("chicken"))
-    assert before >= 30 and after <= 0.8 * before
+        before += targets_a_real_chicken(result.before, animals)
+        after += targets_a_real_chicken(result.after, animals)
+    assert before == 15 and after <= 0.6 * before
 
 
 def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(parts):
