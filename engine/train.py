@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-
 def patches_to_tensor(patches_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
     """N x H x W x 3 uint8 BGR patches to an N x 3 x H x W float RGB tensor in [0, 1], channels-last
     (the layout oneDNN runs the hunter's convolutions fastest in). Same values as `bgr_to_tensor`."""

@@ -15,8 +15,7 @@ from engine.errors import SaviourError
 from realtime import commands, config, explain_commands
 from realtime.demo import DEMO_SEED
 from realtime.heatmap import HEATMAPS
-from realtime.pipeline import DEFAULT_FRACTION
-from realtime.pipeline import MODES
+from realtime.pipeline import DEFAULT_FRACTION, MODES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

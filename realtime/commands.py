@@ -31,7 +31,7 @@ VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
 BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
-PATCH_WORKERS = min(4, os.cpu_count() or 1)   # processes cutting training patches
+PATCH_WORKERS = min(4, os.cpu_count() or 1)   # threads cutting training patches
 
 
 def make_detector(args: argparse.Namespace) -> HunterDetector:

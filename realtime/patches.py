@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -80,23 +79,14 @@ def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_f
     """
     jobs = [(world_seed, frames_per_world, scales_per_frame, terrain_ratio, seed) for world_seed in seeds]
     patches, labels = [], []
-    with _world_pool(min(workers, len(jobs))) as pool:
-        for world_x, world_y in (pool.map(_one_world, jobs) if pool else map(_one_world, jobs)):
+    # threads: OpenCV and NumPy release the GIL for most of a world's work
+    with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
+        for world_x, world_y in pool.map(_one_world, jobs):
             patches.append(world_x)
             labels.append(world_y)
             if progress is not None:
                 progress.update(1)
     return np.concatenate(patches), np.concatenate(labels)
-
-
-@contextmanager
-def _world_pool(workers: int):
-    """Threads (OpenCV and NumPy release the GIL for most of the work), or None for one."""
-    if workers <= 1:
-        yield None
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        yield pool
 
 
 def _one_world(job) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ def test_world_patches_are_seeded_and_labelled():
     assert set(np.unique(la)) <= set(range(4)) and TERRAIN in la
 
 
-def test_world_patches_do_not_depend_on_the_number_of_processes():
+def test_world_patches_do_not_depend_on_the_number_of_threads():
     one, labels_one = world_patches([3, 4], frames_per_world=2, seed=5)
     two, labels_two = world_patches([3, 4], frames_per_world=2, seed=5, workers=2)
     np.testing.assert_array_equal(one, two)
