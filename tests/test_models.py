@@ -34,6 +34,12 @@ def test_user_checkpoint_round_trip(tmp_path, random_hunter):
     assert (tmp_path / "mine.pt.sha256").read_text().startswith(file_sha256(path))
 
 
+def test_the_same_weights_hash_the_same_under_any_file_name(tmp_path, random_hunter):
+    # so `train-hunter --out` anywhere reproduces the shipped file's SHA, which block manifests record
+    assert save_checkpoint(random_hunter, "hunter", tmp_path / "a.pt") == \
+        save_checkpoint(random_hunter, "hunter", tmp_path / "other_name.pt")
+
+
 def test_bare_state_dict_is_accepted(tmp_path, random_hunter):
     torch.save(random_hunter.state_dict(), tmp_path / "bare.pt")
     assert load_classifier(tmp_path / "bare.pt", device="cpu").labels == HUNTER_LABELS

@@ -7,6 +7,7 @@ A checkpoint is a plain dict {"arch", "labels", "state_dict"} saved with `torch.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from pathlib import Path
 
@@ -36,7 +37,10 @@ def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"arch": arch, "labels": list(model.labels), "state_dict": state}, tmp)
+    # saved through a buffer: a file would name the archive after itself, so the SHA would depend on the path
+    buffer = io.BytesIO()
+    torch.save({"arch": arch, "labels": list(model.labels), "state_dict": state}, buffer)
+    tmp.write_bytes(buffer.getvalue())
     tmp.replace(path)
     digest = file_sha256(path)
     path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
