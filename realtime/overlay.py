@@ -41,9 +41,14 @@ def draw_aim(frame: np.ndarray, point: tuple[float, float] | None, label: str = 
 
 
 def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, scale: float = 0.4) -> None:
-    """Text with a dark outline so it reads on sky and grass alike."""
+    """Text with a dark outline so it reads on sky and grass alike.
+
+    The outline is the text drawn dark one pixel off in each direction: drawn thicker instead,
+    OpenCV 5 uses a bolder, wider face, and the two layers drift apart along the line.
+    """
     x, y = max(origin[0], 0), max(origin[1], 12)
-    cv2.putText(frame, text, (x, y), FONT, scale, (0, 0, 0), 2, cv2.LINE_AA)
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        cv2.putText(frame, text, (x + dx, y + dy), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(frame, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)
 
 

@@ -170,3 +170,4 @@ def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(part
     given = np.array([[1.0, 2.0, 30.0, 31.0]])
     np.testing.assert_array_equal(DefendedPipeline(detector, library, "decoys", decoys=given).decoy_boxes(
         (360, 640, 3), chickens), given)
+
