@@ -7,12 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def patches_to_tensor(patches_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
-    """N x H x W x 3 uint8 BGR patches to an N x 3 x H x W float RGB tensor in [0, 1], channels-last
-    (the layout oneDNN runs the hunter's convolutions fastest in). Same values as `bgr_to_tensor`."""
-    rgb = torch.from_numpy(np.ascontiguousarray(patches_bgr[..., ::-1]))
-    return rgb.to(device).float().mul_(1 / 255).permute(0, 3, 1, 2)
+from engine.detect import bgr_to_tensor
 
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
@@ -24,7 +19,7 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    x, y = patches_to_tensor(patches_bgr, device), torch.as_tensor(labels, device=device)
+    x, y = bgr_to_tensor(patches_bgr, device), torch.as_tensor(labels, device=device)
     counts = torch.bincount(y, minlength=len(model.labels)).clamp(min=1).float()
     weight = (counts.sum() / counts / len(counts)).to(device)
     steps = epochs * ((len(y) + batch_size - 1) // batch_size)
@@ -65,7 +60,7 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def accuracy(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, batch_size: int = 4096) -> dict:
     """Overall and per-class accuracy of `model` on labelled patches."""
     device = next(model.parameters()).device
-    predicted = torch.cat([model(patches_to_tensor(patches_bgr[i:i + batch_size], device)).argmax(1).cpu()
+    predicted = torch.cat([model(bgr_to_tensor(patches_bgr[i:i + batch_size], device)).argmax(1).cpu()
                            for i in range(0, len(labels), batch_size)]).numpy()
     result = {"overall": float((predicted == labels).mean()), "n": int(len(labels))}
     for c, name in enumerate(model.labels):

@@ -13,11 +13,11 @@ from tqdm import tqdm
 
 from blocks.generate import DEFAULT_TARGET, check_target, generate_block
 from blocks.library import DEFAULT_LIBRARY, PURPOSES, BlockLibrary
-from engine.detect import HunterDetector, aim
+from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
-from engine.train import accuracy, fit, patches_to_tensor
+from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
 from realtime.heatmap import HunterHeatmap
@@ -217,8 +217,8 @@ def blocks_generate(args: argparse.Namespace) -> None:
     device = next(model.parameters()).device
     train_x, train_y = world_patches(BLOCK_SEEDS, frames_per_world=6, seed=args.seed)
     test_x, test_y = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=args.seed + 1)
-    backgrounds = patches_to_tensor(train_x[train_y == background], device)
-    held_out = patches_to_tensor(test_x[test_y == background], device)
+    backgrounds = bgr_to_tensor(train_x[train_y == background], device)
+    held_out = bgr_to_tensor(test_x[test_y == background], device)
     out.mkdir(parents=True, exist_ok=True)
     plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
     with tqdm(total=args.steps if args.method == "eot" else 0, desc="optimise", unit="step") as bar:

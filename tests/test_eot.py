@@ -4,8 +4,8 @@ import torch
 
 from blocks.eot import optimise_block
 from blocks.transforms import Placement, paste_randomly, success_rate
+from engine.detect import bgr_to_tensor
 from engine.models import HUNTER_LABELS, load_classifier
-from engine.train import patches_to_tensor
 from realtime.patches import world_patches
 
 STILL = Placement(size=(0.5, 0.5), rotation_degrees=0.0, brightness=(1.0, 1.0), noise=0.0)
@@ -36,7 +36,7 @@ def hunter():
 
 def chicken_windows(seeds, seed):
     patches, labels = world_patches(seeds, frames_per_world=6, seed=seed)
-    return patches_to_tensor(patches[labels == HUNTER_LABELS.index("chicken")], torch.device("cpu"))
+    return bgr_to_tensor(patches[labels == HUNTER_LABELS.index("chicken")], torch.device("cpu"))
 
 
 def test_eot_camouflage_makes_unseen_chickens_terrain(hunter):

@@ -27,12 +27,12 @@ def test_default_library_is_complete_and_made_for_the_shipped_hunter(capsys):
 def test_recorded_success_rate_is_reproduced_from_the_png(tmp_path):
     from realtime.commands import BLOCK_TEST_SEEDS
     from realtime.patches import world_patches
-    from engine.train import patches_to_tensor
+    from engine.detect import bgr_to_tensor
 
     hunter = load_classifier("hunter", device="cpu")
     block = load(DEFAULT_LIBRARY).of_purpose("panda-decoy")[0]
     patches, labels = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=1)
-    terrain = patches_to_tensor(patches[labels == HUNTER_LABELS.index("terrain")], torch.device("cpu"))
+    terrain = bgr_to_tensor(patches[labels == HUNTER_LABELS.index("terrain")], torch.device("cpu"))
     rate = success_rate(hunter, block.pixels, terrain, HUNTER_LABELS.index("panda"), Placement())
     assert rate == pytest.approx(block.success_rate, abs=1e-4)
 
