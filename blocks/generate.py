@@ -8,6 +8,7 @@ import torch
 
 from blocks.eot import optimise_block
 from blocks.library import PURPOSES, Block
+from blocks.scenes import Scenes, scene_success_rate
 from blocks.sweep import plot_sweep, sweep_block
 from blocks.transforms import Placement, success_rate
 from engine.errors import SaviourError
@@ -28,11 +29,14 @@ def check_target(purpose: str, target: str, labels) -> None:
 
 def generate_block(model, purpose: str, target: str, method: str, backgrounds: torch.Tensor,
                    held_out: torch.Tensor, hunter_sha256: str, eps: float = -0.25, steps: int = 300,
-                   seed: int = 0, plot_path=None, progress=None) -> Block:
+                   seed: int = 0, plot_path=None, progress=None, scenes: tuple[Scenes, Scenes] | None = None,
+                   scene_steps: int = 0, fraction: float | None = None) -> Block:
     """Make one block and measure it on held-out background windows.
 
     `backgrounds` are the windows the EOT optimiser trains on, `held_out` those the success rate is
-    measured on (both of the class PURPOSES[purpose]).
+    measured on (both of the class PURPOSES[purpose]). A camouflage block made by EOT is refined for
+    `scene_steps` on the first of `scenes` (training, held-out), cut with blocks `fraction` of the
+    chicken's box, and its success in the second is recorded.
     """
     if purpose not in PURPOSES:
         raise SaviourError(f"unknown purpose {purpose!r} (known: {', '.join(PURPOSES)})")
@@ -46,14 +50,21 @@ def generate_block(model, purpose: str, target: str, method: str, backgrounds: t
         if plot_path is not None:
             plot_sweep(sweep, model.labels, plot_path)
     else:
-        pixels = optimise_block(model, index, backgrounds, steps=steps, seed=seed, progress=progress)
+        in_scenes = scenes is not None and purpose == "camouflage" and scene_steps > 0
+        pixels = optimise_block(model, index, backgrounds, steps=steps, seed=seed, progress=progress,
+                                scenes=scenes[0] if in_scenes else None, scene_steps=scene_steps)
         params = {"steps": steps, "seed": seed, "placement": asdict(Placement())}
+        if in_scenes:
+            params |= {"scene_steps": scene_steps, "scene_fraction": fraction, "scenes": len(scenes[0])}
     pixels = (pixels * 255).round() / 255   # measure exactly what the PNG will hold
     with torch.no_grad():
         clean = float(model(pixels[None]).softmax(dim=1)[0, index])
     rate = success_rate(model, pixels, held_out, index, Placement(), seed=seed)
+    in_pipeline = None
+    if scenes is not None and purpose == "camouflage":
+        in_pipeline = round(scene_success_rate(model, pixels, scenes[1].to(pixels.device), model.labels.index("chicken")), 4)
     return Block(f"{purpose}-{target}-{method}.png", purpose, target, method, _plain(params), hunter_sha256,
-                 round(clean, 4), round(rate, 4), pixels)
+                 round(clean, 4), round(rate, 4), pixels, in_pipeline)
 
 
 def _plain(value):

@@ -2,7 +2,8 @@
 
 Per block the manifest records its purpose, target class, method and parameters, the SHA-256 of the
 hunter weights it was made for, its clean target probability and its measured success rate under
-random placements. Loading checks all of it and warns when the blocks were made for other weights.
+random placements (for camouflage blocks also on chickens covered as the pipeline covers them).
+Loading checks all of it and warns when the blocks were made for other weights.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ class Block:
     clean_probability: float
     success_rate: float
     pixels: torch.Tensor = field(repr=False)
+    # camouflage: share of held-out chickens, covered as the pipeline covers them, no longer seen as chickens
+    scene_success_rate: float | None = None
 
     def record(self) -> dict:
         entry = asdict(self)
         entry.pop("pixels")
+        if entry["scene_success_rate"] is None:
+            entry.pop("scene_success_rate")
         return entry
 
 
@@ -54,6 +59,14 @@ class BlockLibrary:
 
     def __len__(self) -> int:
         return len(self.blocks)
+
+    def put(self, block: Block) -> None:
+        """Add a block, or replace the one of the same file in its place (the manifest keeps its order)."""
+        files = [b.file for b in self.blocks]
+        if block.file in files:
+            self.blocks[files.index(block.file)] = block
+        else:
+            self.blocks.append(block)
 
     def of_purpose(self, purpose: str) -> list[Block]:
         return [b for b in self.blocks if b.purpose == purpose]
@@ -112,4 +125,4 @@ def _read_block(folder: Path, manifest_path: Path, index: int, entry, labels, si
         raise SaviourError(f"{folder / entry['file']}: block is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
     pixels = torch.from_numpy(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255
     values = {name: entry[name] for name in FIELDS}
-    return Block(**values, pixels=pixels)
+    return Block(**values, pixels=pixels, scene_success_rate=entry.get("scene_success_rate"))

@@ -195,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--eps", type=_fraction, default=-0.25,
                           help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
     generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
+    generate.add_argument("--scene-steps", type=int, default=300,
+                          help="camouflage, eot: further Adam steps on chickens covered as the pipeline covers them, "
+                               "seen by every pyramid level; 0 skips (default: 300)")
+    generate.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION,
+                          help="camouflage, eot: block side over the chicken's box in those scenes (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     generate.add_argument("--out", default="blocks_library", help="library folder, created or extended (default: blocks_library)")
     _add_config(generate, "configs/blocks.yaml")

@@ -22,7 +22,7 @@ from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
 from realtime.heatmap import HunterHeatmap
 from realtime.overlay import hunter_view
-from realtime.patches import folder_patches, world_patches
+from realtime.patches import folder_patches, world_patches, world_scenes
 from realtime.pipeline import DefendedPipeline
 from realtime.sources import open_source
 from realtime.video import Mp4Writer, prepare_output
@@ -201,6 +201,14 @@ def bench(args: argparse.Namespace) -> None:
     run_bench(frames=args.frames, device=resolve_device(args.device), rise_n=args.rise_n, soak=args.soak)
 
 
+def _camouflage_scenes(model, args: argparse.Namespace):
+    """Training and held-out camouflage scenes: chickens of the block worlds as the pipeline covers them."""
+    detector = HunterDetector(model)
+    with tqdm(total=len(BLOCK_SEEDS) + len(BLOCK_TEST_SEEDS), desc="scenes", unit="world") as bar:
+        return (world_scenes(detector, BLOCK_SEEDS, args.fraction, seed=args.seed, progress=bar),
+                world_scenes(detector, BLOCK_TEST_SEEDS, args.fraction, seed=args.seed + 1, progress=bar))
+
+
 def blocks_generate(args: argparse.Namespace) -> None:
     model = load_classifier("hunter", device=resolve_device(args.device))
     for p in model.parameters():
@@ -209,6 +217,8 @@ def blocks_generate(args: argparse.Namespace) -> None:
     check_target(args.purpose, target, model.labels)
     if not -1 <= args.eps < 0:
         raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
+    if args.scene_steps < 0:
+        raise SaviourError(f"--scene-steps must be 0 (off) or more, got {args.scene_steps}")
     out = Path(args.out)
     existing = out.is_dir() and any(out.iterdir())
     hunter_sha256 = file_sha256(shipped_weights("hunter"))
@@ -219,16 +229,21 @@ def blocks_generate(args: argparse.Namespace) -> None:
     test_x, test_y = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=args.seed + 1)
     backgrounds = bgr_to_tensor(train_x[train_y == background], device)
     held_out = bgr_to_tensor(test_x[test_y == background], device)
+    scenes = _camouflage_scenes(model, args) if args.purpose == "camouflage" and args.method == "eot" else None
     out.mkdir(parents=True, exist_ok=True)
     plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
-    with tqdm(total=args.steps if args.method == "eot" else 0, desc="optimise", unit="step") as bar:
+    total = args.steps + (args.scene_steps if scenes else 0) if args.method == "eot" else 0
+    with tqdm(total=total, desc="optimise", unit="step") as bar:
         block = generate_block(model, args.purpose, target, args.method, backgrounds, held_out,
-                               hunter_sha256, eps=args.eps, steps=args.steps,
-                               seed=args.seed, plot_path=plot, progress=bar)
-    library.blocks = [b for b in library.blocks if b.file != block.file] + [block]
+                               hunter_sha256, eps=args.eps, steps=args.steps, seed=args.seed, plot_path=plot,
+                               progress=bar, scenes=scenes, scene_steps=args.scene_steps, fraction=args.fraction)
+    library.put(block)
     library.save(out)
     print(f"{block.file}: {block.purpose} -> {block.target}, clean p = {block.clean_probability:.3f}, "
           f"success under random placement {block.success_rate:.1%} ({len(held_out)} held-out windows)")
+    if block.scene_success_rate is not None:
+        print(f"covering chickens as the pipeline does ({args.fraction:g} of the box): {block.scene_success_rate:.1%} "
+              f"of {len(scenes[1])} held-out chicken views no longer seen as chickens")
     if plot is not None:
         print(f"sweep plot: {plot}")
     print(f"library {out}: {len(library)} block(s)")

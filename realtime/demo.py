@@ -3,8 +3,8 @@
 Each output frame shows the hunter's view of the clean frame (left) and of the defended frame
 (right). The summary counts, over frames with a chicken at least 20 px tall and half visible, how
 often the hunter's target (its most confident chicken) is a real chicken: before any defence, after
-camouflage blocks, after control blocks (shuffled pixels), with ghost-chicken decoys alone, and after
-the on-the-fly FGSM step (no block).
+camouflage blocks, after control blocks (shuffled pixels), after plain grey squares of the same size
+(occlusion alone), with ghost-chicken decoys alone, and after the on-the-fly FGSM step (no block).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from realtime.world import FarmWorld
 
 # Not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001).
 DEMO_SEED = 4242
-MODES = ("none", "camouflage", "control", "decoys", "fgsm")
+MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
 
 
@@ -66,7 +66,8 @@ class DemoTally:
         return {
             "frames_with_chicken": self.frames,
             "targets_real_chicken": {"before": share["none"], "after_camouflage": share["camouflage"],
-                                     "after_control": share["control"], "with_decoys": share["decoys"],
+                                     "after_control": share["control"], "after_occlusion": share["occlusion"],
+                                     "with_decoys": share["decoys"],
                                      "after_fgsm": share["fgsm"]},
             "with_decoys_targets_decoy": self.on_decoy / self.frames if self.frames else float("nan"),
         } | ({"mean_heat": {key: float(np.mean(v)) for key, v in self.heat.items()}} if self.heat else {})

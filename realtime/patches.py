@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from blocks.scenes import Scenes, frame_scenes, join
 from engine.detect import BORDER, WINDOW, pyramid_level
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_LABELS
@@ -156,3 +157,22 @@ def folder_patches(root: str | Path, size: int = WINDOW) -> tuple[np.ndarray, np
     if not patches:
         raise SaviourError(f"{root}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in its class subfolders")
     return np.stack(patches), np.array(labels), tuple(classes)
+
+
+def world_scenes(detector, seeds: Iterable[int], fraction: float, frames_per_world: int = 12, seed: int = 0,
+                 progress=None) -> Scenes:
+    """Camouflage scenes (`blocks.scenes`) of the chickens the demo counts (at least 20 px tall and
+    half visible) in random, randomly lit frames of each world."""
+    parts = []
+    for world_seed in seeds:
+        rng = np.random.default_rng([seed, world_seed])
+        world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 6)), pigs=int(rng.integers(1, 4)),
+                          pandas=int(rng.integers(1, 3)))
+        for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
+            frame, animals = world.render(int(i))
+            frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+            chickens = [a.xyxy for a in animals if a.label == "chicken" and a.height >= 20 and a.visible >= 0.5]
+            parts.append(frame_scenes(detector, frame, np.array(chickens), fraction))
+        if progress is not None:
+            progress.update(1)
+    return join(parts)

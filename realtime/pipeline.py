@@ -13,6 +13,7 @@ import numpy as np
 from blocks.library import BlockLibrary
 from blocks.onthefly import fgsm_chickens
 from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
+from blocks.sweep import GREY
 from engine.detect import HunterDetector, Scan, aim
 from engine.detections import Detections
 from engine.errors import SaviourError
@@ -20,7 +21,7 @@ from engine.errors import SaviourError
 # Camouflage block side over the chicken box's larger side: chosen on validation worlds 5001-5002
 # (0.8, 1.0, 1.2 tried), where windows of the finest level still saw the legs or head beside smaller blocks.
 DEFAULT_FRACTION = 1.2
-MODES = ("none", "camouflage", "control", "decoys", "camouflage+decoys", "fgsm")
+MODES = ("none", "camouflage", "control", "occlusion", "decoys", "camouflage+decoys", "fgsm")
 DECOY_MIN_SIDE, DECOY_MAX_SIDE = 0.12, 0.45   # automatic decoy side, as fractions of the frame height
 DECOY_GROWTH = 1.6                              # automatic decoy side over the largest chicken's
 
@@ -53,8 +54,9 @@ class DefendedPipeline:
     Args:
         detector: the hunter's detector.
         library: the blocks to use (camouflage and ghost-chicken blocks are taken from it).
-        mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled; "fgsm" steps
-            each chicken's window toward terrain on the fly (no block).
+        mode: one of MODES; "control" pastes the camouflage block with its pixels shuffled, "occlusion" a
+            plain grey square of the same size (the block optimiser's start); "fgsm" steps each
+            chicken's window toward terrain on the fly (no block).
         fraction: camouflage block side as a fraction of the chicken box's larger side.
         decoys: decoy boxes (N x 4, frame pixels); None places two on the lower half of the frame, each
             larger than the largest chicken in view (see `decoy_boxes`).
@@ -81,6 +83,7 @@ class DefendedPipeline:
             raise SaviourError(f"the block library needs a camouflage-{camouflage_target} and a ghost-chicken block")
         self.camouflage = block_bgr(camouflage[0].pixels)
         self.control = shuffled(self.camouflage)
+        self.occlusion = np.full_like(self.camouflage, round(GREY * 255))
         self.ghost = block_bgr(ghosts[0].pixels)
 
     def decoy_boxes(self, shape, chickens: np.ndarray | None = None) -> np.ndarray:
@@ -146,8 +149,8 @@ class DefendedPipeline:
         chickens = detections.of_class("chicken").xyxy
         if self.mode in ("camouflage", "camouflage+decoys"):
             cover_boxes(defended, self.camouflage, chickens, self.fraction, self.cube)
-        elif self.mode == "control":
-            cover_boxes(defended, self.control, chickens, self.fraction, self.cube)
+        elif self.mode in ("control", "occlusion"):
+            cover_boxes(defended, getattr(self, self.mode), chickens, self.fraction, self.cube)
         elif self.mode == "fgsm":
             fgsm_chickens(self.detector, defended, chickens, self.fgsm_eps)
         decoys = self.decoy_boxes(frame.shape, chickens) if "decoys" in self.mode else np.zeros((0, 4))

@@ -10,7 +10,7 @@ def test_demo_writes_video_gif_and_summary(tmp_path, capsys):
     assert main(["demo", "--frames", "8", "--out", str(tmp_path), "--device", "cpu"]) == 0
     summary = json.loads((tmp_path / "demo_summary.json").read_text())
     shares = summary["targets_real_chicken"]
-    assert set(shares) == {"before", "after_camouflage", "after_control", "with_decoys", "after_fgsm"}
+    assert set(shares) == {"before", "after_camouflage", "after_control", "after_occlusion", "with_decoys", "after_fgsm"}
     assert summary["frames_with_chicken"] == 8 and shares["before"] > shares["after_camouflage"]
     with av.open(str(tmp_path / "demo.mp4")) as video:
         stream = video.streams.video[0]

@@ -45,6 +45,19 @@ def test_save_and_load_round_trip(tmp_path):
     torch.testing.assert_close(again.blocks[0].pixels, library.blocks[0].pixels)
 
 
+def test_camouflage_blocks_record_their_success_in_the_pipelines_geometry():
+    library = load(DEFAULT_LIBRARY)
+    rates = {b.purpose: b.scene_success_rate for b in library.blocks}
+    assert rates["camouflage"] >= 0.9 and rates["ghost-chicken"] is None
+
+
+def test_putting_a_block_again_replaces_it_in_its_place():
+    library = load(DEFAULT_LIBRARY)
+    files = [b.file for b in library.blocks]
+    library.put(library.blocks[0])
+    assert [b.file for b in library.blocks] == files
+
+
 def test_other_weights_give_a_clear_warning(capsys):
     load(DEFAULT_LIBRARY, sha="0" * 64)
     assert "made for other hunter weights" in capsys.readouterr().err
@@ -90,6 +103,7 @@ def test_folder_without_manifest(tmp_path):
     (["--purpose", "camouflage", "--target", "chicken"], "another class than chicken"),
     (["--method", "sweep", "--eps", "0.5"], "--eps must be in [-1, 0)"),
     (["--method", "sweep", "--eps=-3"], "--eps must be in [-1, 0)"),
+    (["--scene-steps", "-1"], "--scene-steps must be 0 (off) or more"),
 ])
 def test_generate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "lib"

@@ -3,6 +3,7 @@ import pytest
 
 from blocks.library import DEFAULT_LIBRARY, BlockLibrary
 from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
+from blocks.sweep import GREY
 from engine.detect import HunterDetector, target_point
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
@@ -81,9 +82,20 @@ def test_camouflage_turns_the_hunter_away_from_chickens_where_shuffled_blocks_do
         assert all(set(r.timings) == {"detect", "defend", "detect_after"} for r in results)
         assert all(targets_a_real_chicken(r.before, animals) for r, (_, animals) in zip(results, frames))
         on_chicken[mode] = sum(targets_a_real_chicken(r.after, animals) for r, (_, animals) in zip(results, frames))
-    # measured: 6 and 13 of 20; the same placement with the colours shuffled leaves the hunter on more chickens
-    assert on_chicken["camouflage"] <= 0.4 * len(frames)
-    assert on_chicken["control"] >= on_chicken["camouflage"] + 0.25 * len(frames)
+    # measured: 1 and 12 of 20; the same placement with the colours shuffled leaves the hunter on more chickens
+    assert on_chicken["camouflage"] <= 0.15 * len(frames)
+    assert on_chicken["control"] >= on_chicken["camouflage"] + 0.4 * len(frames)
+
+
+def test_occlusion_pastes_a_plain_grey_square_where_the_block_goes(parts):
+    detector, library = parts
+    frame = FarmWorld(seed=4242).render(0)[0]
+    scan = detector.scan([frame])[0]
+    changed = {mode: np.any(DefendedPipeline(detector, library, mode)(frame, scan).defended != frame, axis=2)
+               for mode in ("camouflage", "occlusion")}
+    grey = DefendedPipeline(detector, library, "occlusion")(frame, scan).defended[changed["occlusion"]]
+    assert changed["occlusion"].sum() > 100 and np.all(grey == round(GREY * 255))
+    assert np.array_equal(changed["occlusion"], changed["camouflage"] | changed["occlusion"])
 
 
 def test_decoys_are_seen_as_chickens_where_they_are_placed(parts):

@@ -1,0 +1,163 @@
+"""Camouflage scenes: chickens as the defended pipeline treats them, for optimising camouflage blocks.
+
+Random placement inside one window (`blocks.transforms`) never shows the hunter what the pipeline
+makes: a block 1.2 times the chicken's detected box, centred on that box, seen by every pyramid level,
+where finer levels' windows see only part of the block, or a leg or the head beside it. A scene is a
+chicken from a farm-world frame at one pyramid level, cut out with the blocks the pipeline would paste
+(one per chicken the detector found in the clean frame); the loss falls on the windows the hunter
+would count as this chicken (their centre inside its box).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.detect import BORDER, WINDOW, HunterDetector, bgr_to_tensor, pyramid
+from engine.models.hunter import HUNTER_STRIDE as STRIDE
+
+GRID = 7                                  # windows a side scored per scene
+CROP = WINDOW + STRIDE * GRID - 1         # level pixels a side: GRID windows at any of the 9 input shifts
+FILL = (0.25, 2.5)                        # chicken height / window side at the levels a scene is cut from
+MAX_BLOCKS = 4                            # blocks kept per scene (the nearest to the chicken)
+
+
+@dataclass
+class Scenes:
+    """N level crops (N x 3 x CROP x CROP RGB in [0, 1]), the chicken's box in each (N x 4, crop pixels)
+    and the blocks pasted on it (N x MAX_BLOCKS x 3: centre x, centre y, side, crop pixels; side 0 = none)."""
+
+    crops: torch.Tensor
+    boxes: torch.Tensor
+    blocks: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def to(self, device) -> "Scenes":
+        return Scenes(self.crops.to(device), self.boxes.to(device), self.blocks)
+
+
+def frame_scenes(detector: HunterDetector, frame: np.ndarray, chickens: np.ndarray, fraction: float) -> Scenes:
+    """The scenes of one frame: each chicken box of `chickens` (the real ones, N x 4 frame pixels) at
+    every pyramid level where it fills FILL of a window, with blocks where the detector finds chickens
+    in the frame (side `fraction` of the detected box's larger side)."""
+    found = detector(frame).of_class("chicken").xyxy
+    placed = np.concatenate([(found[:, :2] + found[:, 2:]) / 2,
+                             fraction * (found[:, 2:] - found[:, :2]).max(1, keepdims=True)], 1)
+    crops, boxes, blocks = [], [], []
+    levels = pyramid(frame, detector.scales_for(frame.shape[0]))
+    for box in np.asarray(chickens, float).reshape(-1, 4):
+        for level in levels:
+            if FILL[0] <= (box[3] - box[1]) / level.fy / WINDOW <= FILL[1]:
+                _cut(level, box, placed, crops, boxes, blocks)
+    if not crops:
+        return Scenes(torch.zeros(0, 3, CROP, CROP), torch.zeros(0, 4), torch.zeros(0, MAX_BLOCKS, 3))
+    return Scenes(bgr_to_tensor(crops, torch.device("cpu")).contiguous(),
+                  torch.tensor(np.array(boxes), dtype=torch.float32), torch.tensor(np.array(blocks), dtype=torch.float32))
+
+
+def join(parts: Iterable[Scenes]) -> Scenes:
+    parts = list(parts)
+    return Scenes(*(torch.cat(column) for column in zip(*((p.crops, p.boxes, p.blocks) for p in parts))))
+
+
+def _cut(level, box, placed, crops, boxes, blocks) -> None:
+    """Append the CROP-sided cut of `level` centred on the chicken `box`, with it and the blocks."""
+    scale = np.array([1 / level.fx, 1 / level.fy])
+    centre = (box[:2] + box[2:]) / 2 * scale + BORDER
+    origin = np.round(centre - CROP / 2).astype(int)
+    padded = np.pad(level.image, ((CROP, CROP), (CROP, CROP), (0, 0)), mode="edge")
+    crops.append(padded[origin[1] + CROP:origin[1] + 2 * CROP, origin[0] + CROP:origin[0] + 2 * CROP])
+    boxes.append(np.concatenate([box[:2] * scale, box[2:] * scale]) + BORDER - np.tile(origin, 2))
+    mine = np.zeros((MAX_BLOCKS, 3))
+    if len(placed):
+        xy = placed[:, :2] * scale + BORDER - origin
+        nearest = np.argsort(np.abs(xy - CROP / 2).max(1))[:MAX_BLOCKS]
+        # the pipeline pastes in detection order, later blocks over earlier ones
+        nearest = np.sort(nearest)
+        mine[:len(nearest)] = np.concatenate([xy[nearest], placed[nearest, 2:] * scale.mean()], 1)
+    blocks.append(mine)
+
+
+def render_scenes(block: torch.Tensor, scenes: Scenes, pick: torch.Tensor, generator: torch.Generator,
+                  jitter: float = 0.1, brightness=(0.8, 1.2), noise: float = 5 / 255):
+    """Paste `block` (1 x 3 x S x S, differentiably) into the picked scenes at their block places, each
+    place moved and resized by up to `jitter` of its side, then vary brightness and add noise; cut out
+    the GRID x GRID windows at one random input shift.
+
+    Returns (B x 3 x (CROP - 8) x (CROP - 8) images, B x GRID x GRID bool: the window's centre lies
+    in the chicken's box).
+    """
+    n = len(pick)
+    images = paste_in_scenes(block, scenes, pick, jitter * (torch.rand(n, MAX_BLOCKS, 3, generator=generator) * 2 - 1))
+    gain = brightness[0] + (brightness[1] - brightness[0]) * torch.rand(n, 1, 1, 1, generator=generator)
+    images = (images * gain.to(images.device) + noise * torch.randn(images.shape, generator=generator).to(images.device))
+    images = images.clamp(0, 1)
+    dy, dx = torch.randint(0, STRIDE, (2,), generator=generator).tolist()
+    return shifted(images, scenes.boxes[pick], dy, dx)
+
+
+def paste_in_scenes(block: torch.Tensor, scenes: Scenes, pick: torch.Tensor, shake: torch.Tensor) -> torch.Tensor:
+    """The picked scenes' crops with `block` pasted at each place, moved by shake[..., :2] and resized
+    by 1 + shake[..., 2] (B x MAX_BLOCKS x 3, fractions of the block's side)."""
+    images = []
+    for index, moves in zip(pick.tolist(), shake.tolist()):
+        image = scenes.crops[index].clone()
+        for (x, y, side), (sx, sy, ss) in zip(scenes.blocks[index].tolist(), moves):
+            if side > 0:
+                _paste(image, block, x + side * sx, y + side * sy, side * (1 + ss))
+        images.append(image)
+    return torch.stack(images)
+
+
+def shifted(images: torch.Tensor, boxes: torch.Tensor, dy: int, dx: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The GRID x GRID windows of the crops at input shift (dy, dx), and which of them the hunter
+    would count as the chicken (centre inside its box)."""
+    side = CROP - STRIDE + 1
+    centres = STRIDE * torch.arange(GRID, device=boxes.device) + WINDOW / 2
+    inside_x = (centres + dx > boxes[:, 0, None]) & (centres + dx < boxes[:, 2, None])
+    inside_y = (centres + dy > boxes[:, 1, None]) & (centres + dy < boxes[:, 3, None])
+    return images[:, :, dy:dy + side, dx:dx + side], inside_y[:, :, None] & inside_x[:, None, :]
+
+
+@torch.no_grad()
+def scene_success_rate(model, block: torch.Tensor, scenes: Scenes, chicken: int, threshold: float = 0.99) -> float:
+    """Share of scenes, block pasted exactly where the pipeline would, in which no counted window at
+    any of the 9 input shifts is a chicken above the detector's `threshold`."""
+    if not len(scenes):
+        return float("nan")
+    pick = torch.arange(len(scenes))
+    images = paste_in_scenes(block[None], scenes, pick, torch.zeros(len(scenes), MAX_BLOCKS, 3))
+    seen = torch.zeros(len(scenes), dtype=torch.bool, device=images.device)
+    for dy in range(STRIDE):
+        for dx in range(STRIDE):
+            windows, counted = shifted(images, scenes.boxes, dy, dx)
+            sure = model.dense_logits(windows).softmax(1)[:, chicken] > threshold
+            seen |= (sure & counted).flatten(1).any(1)
+    return float(1 - seen.float().mean())
+
+
+def _paste(image: torch.Tensor, block: torch.Tensor, x: float, y: float, side: float) -> None:
+    """In place: `block` scaled to `side` pixels (area when shrinking, nearest when growing, as the
+    pipeline's nearest paste looks after the detector's area resize) and centred at (x, y)."""
+    side = max(1, round(side))
+    x0, y0 = round(x - side / 2), round(y - side / 2)
+    h, w = image.shape[1:]
+    fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return
+    mode = "area" if side < block.shape[-1] else "nearest"
+    scaled = F.interpolate(block, size=(side, side), mode=mode)[0]
+    image[:, fy0:fy1, fx0:fx1] = scaled[:, fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+
+
+def not_chicken_loss(logits: torch.Tensor, counted: torch.Tensor, chicken: int) -> torch.Tensor:
+    """Mean -log(1 - p(chicken)) over the counted windows: large exactly where the hunter is sure."""
+    log_p = logits.log_softmax(1)
+    others = torch.cat([log_p[:, :chicken], log_p[:, chicken + 1:]], 1).logsumexp(1)   # log(1 - p)
+    return -others[counted].mean() if counted.any() else logits.sum() * 0
