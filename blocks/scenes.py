@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from blocks.transforms import Placement
 from engine.detect import BORDER, WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models.hunter import HUNTER_STRIDE as STRIDE
 
@@ -39,6 +40,7 @@ class Scenes:
         return len(self.crops)
 
     def to(self, device) -> "Scenes":
+        """Crops and boxes on `device`; the block places stay on the CPU, read as Python numbers."""
         return Scenes(self.crops.to(device), self.boxes.to(device), self.blocks)
 
 
@@ -51,10 +53,12 @@ def frame_scenes(detector: HunterDetector, frame: np.ndarray, chickens: np.ndarr
                              fraction * (found[:, 2:] - found[:, :2]).max(1, keepdims=True)], 1)
     crops, boxes, blocks = [], [], []
     levels = pyramid(frame, detector.scales_for(frame.shape[0]))
+    # edge-padded by a whole crop, so a chicken at the frame's edge still gets a full crop
+    padded = [np.pad(level.image, ((CROP, CROP), (CROP, CROP), (0, 0)), mode="edge") for level in levels]
     for box in np.asarray(chickens, float).reshape(-1, 4):
-        for level in levels:
+        for level, image in zip(levels, padded):
             if FILL[0] <= (box[3] - box[1]) / level.fy / WINDOW <= FILL[1]:
-                _cut(level, box, placed, crops, boxes, blocks)
+                _cut(level, image, box, placed, crops, boxes, blocks)
     if not crops:
         return Scenes(torch.zeros(0, 3, CROP, CROP), torch.zeros(0, 4), torch.zeros(0, MAX_BLOCKS, 3))
     return Scenes(bgr_to_tensor(crops, torch.device("cpu")).contiguous(),
@@ -66,12 +70,11 @@ def join(parts: Iterable[Scenes]) -> Scenes:
     return Scenes(*(torch.cat(column) for column in zip(*((p.crops, p.boxes, p.blocks) for p in parts))))
 
 
-def _cut(level, box, placed, crops, boxes, blocks) -> None:
-    """Append the CROP-sided cut of `level` centred on the chicken `box`, with it and the blocks."""
+def _cut(level, padded, box, placed, crops, boxes, blocks) -> None:
+    """Append the CROP-sided cut of `level` (`padded` by CROP) centred on the chicken `box`, with it and the blocks."""
     scale = np.array([1 / level.fx, 1 / level.fy])
     centre = (box[:2] + box[2:]) / 2 * scale + BORDER
     origin = np.round(centre - CROP / 2).astype(int)
-    padded = np.pad(level.image, ((CROP, CROP), (CROP, CROP), (0, 0)), mode="edge")
     crops.append(padded[origin[1] + CROP:origin[1] + 2 * CROP, origin[0] + CROP:origin[0] + 2 * CROP])
     boxes.append(np.concatenate([box[:2] * scale, box[2:] * scale]) + BORDER - np.tile(origin, 2))
     mine = np.zeros((MAX_BLOCKS, 3))
@@ -85,7 +88,7 @@ def _cut(level, box, placed, crops, boxes, blocks) -> None:
 
 
 def render_scenes(block: torch.Tensor, scenes: Scenes, pick: torch.Tensor, generator: torch.Generator,
-                  jitter: float = 0.1, brightness=(0.8, 1.2), noise: float = 5 / 255):
+                  jitter: float = 0.1, brightness=Placement.brightness, noise: float = Placement.noise):
     """Paste `block` (1 x 3 x S x S, differentiably) into the picked scenes at their block places, each
     place moved and resized by up to `jitter` of its side, then vary brightness and add noise; cut out
     the GRID x GRID windows at one random input shift.

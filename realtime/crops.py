@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 
 from engine.models.farm import FARM_INPUT_SIZE, FARM_LABELS
-from realtime.patches import random_lighting
-from realtime.world import FarmWorld, apply_lighting
+from realtime.patches import random_frames, random_world
 
 CONTEXT = (1.6, 2.8)     # crop side / the animal's larger side
 MIN_SIDE = 16            # animals smaller than this (frame pixels) are too blurry to name
@@ -37,12 +36,7 @@ def world_crops(seeds: Iterable[int], frames_per_world: int = 20, size: int = FA
     rng = np.random.default_rng(seed)
     images, labels, boxes = [], [], []
     for world_seed in seeds:
-        world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 6)), pigs=int(rng.integers(1, 4)),
-                          pandas=int(rng.integers(1, 3)))
-        for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
-            frame, animals = world.render(int(i))
-            if lighting:
-                frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+        for frame, animals in random_frames(random_world(world_seed, rng), frames_per_world, rng, lighting):
             for animal in animals:
                 crop = _crop_around(frame, animal, animals, size, rng)
                 if crop is not None:

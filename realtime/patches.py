@@ -68,6 +68,19 @@ def random_lighting(rng: np.random.Generator) -> dict:
             "noise": rng.uniform(0, 8) if rng.random() < 0.6 else 0.0}
 
 
+def random_world(world_seed: int, rng: np.random.Generator, chickens=(2, 6), pigs=(1, 4), pandas=(1, 3)) -> FarmWorld:
+    """A farm world with a random number of each animal (ranges end-exclusive)."""
+    return FarmWorld(seed=world_seed, chickens=int(rng.integers(*chickens)), pigs=int(rng.integers(*pigs)),
+                     pandas=int(rng.integers(*pandas)))
+
+
+def random_frames(world: FarmWorld, count: int, rng: np.random.Generator, lighting: bool = True):
+    """`count` distinct random frames of `world` in time order, each randomly lit: (frame, animals)."""
+    for i in np.sort(rng.choice(1200, count, replace=False)):
+        frame, animals = world.render(int(i))
+        yield (apply_lighting(frame, rng=rng, **random_lighting(rng)) if lighting else frame), animals
+
+
 def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_frame: int = 4,
                   terrain_ratio: float = 1.0, seed: int = 0, progress=None,
                   workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -93,12 +106,9 @@ def world_patches(seeds: Iterable[int], frames_per_world: int = 20, scales_per_f
 def _one_world(job) -> tuple[np.ndarray, np.ndarray]:
     world_seed, frames_per_world, scales_per_frame, terrain_ratio, seed = job
     rng = np.random.default_rng([seed, world_seed])
-    world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 7)), pigs=int(rng.integers(1, 5)),
-                      pandas=int(rng.integers(1, 3)))
+    world = random_world(world_seed, rng, chickens=(2, 7), pigs=(1, 5))
     patches, labels = [], []
-    for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
-        frame, animals = world.render(int(i))
-        frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+    for frame, animals in random_frames(world, frames_per_world, rng):
         for scale in np.exp(rng.uniform(np.log(0.04), np.log(0.8), scales_per_frame)):
             level = pyramid_level(frame, scale)
             if level is not None:
@@ -166,11 +176,7 @@ def world_scenes(detector, seeds: Iterable[int], fraction: float, frames_per_wor
     parts = []
     for world_seed in seeds:
         rng = np.random.default_rng([seed, world_seed])
-        world = FarmWorld(seed=world_seed, chickens=int(rng.integers(2, 6)), pigs=int(rng.integers(1, 4)),
-                          pandas=int(rng.integers(1, 3)))
-        for i in np.sort(rng.choice(1200, frames_per_world, replace=False)):
-            frame, animals = world.render(int(i))
-            frame = apply_lighting(frame, rng=rng, **random_lighting(rng))
+        for frame, animals in random_frames(random_world(world_seed, rng), frames_per_world, rng):
             chickens = [a.xyxy for a in animals if a.label == "chicken" and a.height >= 20 and a.visible >= 0.5]
             parts.append(frame_scenes(detector, frame, np.array(chickens), fraction))
         if progress is not None:
