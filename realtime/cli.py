@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--eps", type=_fraction, default=-0.25,
                           help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
     generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
-    generate.add_argument("--scene-steps", type=int, default=300,
+    generate.add_argument("--scene-steps", type=_at_least(0), default=300,
                           help="camouflage, eot: further Adam steps on chickens covered as the pipeline covers them, "
                                "seen by every pyramid level; 0 skips (default: 300)")
     generate.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION,

@@ -217,8 +217,6 @@ def blocks_generate(args: argparse.Namespace) -> None:
     check_target(args.purpose, target, model.labels)
     if not -1 <= args.eps < 0:
         raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
-    if args.scene_steps < 0:
-        raise SaviourError(f"--scene-steps must be 0 (off) or more, got {args.scene_steps}")
     out = Path(args.out)
     existing = out.is_dir() and any(out.iterdir())
     hunter_sha256 = file_sha256(shipped_weights("hunter"))

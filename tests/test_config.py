@@ -63,6 +63,7 @@ def test_a_bad_config_names_the_file_and_key_and_exits_2(tmp_path, capsys, text,
     (["batch", "x.mp4"], "workers: 0\n", "workers: expected an integer of at least 1, got 0"),
     (["batch", "x.mp4"], "batch_size: -3\n", "batch_size: expected an integer of at least 1, got -3"),
     (["live"], "retries: -1\n", "retries: expected an integer of at least 0, got -1"),
+    (["blocks", "generate"], "scene_steps: -1\n", "scene_steps: expected an integer of at least 0, got -1"),
 ])
 def test_out_of_range_settings_in_any_config_name_the_file(tmp_path, capsys, command, text, message):
     file = tmp_path / "settings.yaml"
@@ -76,6 +77,9 @@ def test_out_of_range_flags_exit_2_with_the_range(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["live", "--workers", "0"])
     assert exit_.value.code == 2 and "expected an integer of at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["blocks", "generate", "--scene-steps", "-1"])
+    assert exit_.value.code == 2 and "expected an integer of at least 0, got -1" in capsys.readouterr().err
 
 
 def test_bad_set_and_missing_config(tmp_path, capsys):

@@ -103,7 +103,6 @@ def test_folder_without_manifest(tmp_path):
     (["--purpose", "camouflage", "--target", "chicken"], "another class than chicken"),
     (["--method", "sweep", "--eps", "0.5"], "--eps must be in [-1, 0)"),
     (["--method", "sweep", "--eps=-3"], "--eps must be in [-1, 0)"),
-    (["--scene-steps", "-1"], "--scene-steps must be 0 (off) or more"),
 ])
 def test_generate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "lib"
