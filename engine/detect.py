@@ -296,7 +296,8 @@ def _neighbourhood_centroid(probs: np.ndarray, n, cls, r, c) -> tuple[np.ndarray
     A window's own position is only accurate to the stride; weighting the neighbours' positions by
     their probability of the same class moves it toward where the evidence is centred.
     """
-    padded = np.pad(probs, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    padded = np.zeros((*probs.shape[:2], probs.shape[2] + 2, probs.shape[3] + 2), probs.dtype)
+    padded[:, :, 1:-1, 1:-1] = probs      # np.pad costs 10x more on maps this small
     step = np.arange(3)
     rows, cols = (r[:, None] + step)[:, :, None], (c[:, None] + step)[:, None, :]
     weights = padded[n[:, None, None], cls[:, None, None], rows, cols]          # K x 3 x 3
