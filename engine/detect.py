@@ -20,7 +20,7 @@ from engine.detections import Detections
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
-from engine.rescan import cell_crop, cell_groups, changed_windows, pack
+from engine.rescan import cell_crop, cell_groups, changed_windows, pack, window_count
 
 # The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
 # Levels a factor 2 apart, starting where the smallest animal fills 55%, show every animal filling
@@ -184,8 +184,8 @@ class HunterDetector:
 
     def _grid(self, shape: tuple[int, int]) -> tuple[int, int]:
         """Rows and columns of windows per input shift in a level image of `shape`, as `dense_logits` gives."""
-        trim = NATIVE_STRIDE - 1 if len(self.offsets) > 1 else 0
-        return tuple((n - trim - WINDOW) // NATIVE_STRIDE + 1 for n in shape)
+        trim = NATIVE_STRIDE - 1 if len(self.offsets) > 1 else 0    # shifted inputs are cropped by 8 px
+        return tuple(window_count(n - trim) for n in shape)
 
     @torch.inference_mode()
     def rescan(self, frames: list[np.ndarray], previous: list[Scan]) -> list[Scan]:

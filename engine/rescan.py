@@ -70,11 +70,11 @@ def pack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
     steps after the previous one's last window and none overlap; the canvas is rounded up to a
     multiple of QUANTUM windows a side so its shape recurs.
     """
-    rows = max(_cells(crop.shape[0]) for crop in crops)
+    rows = max(window_count(crop.shape[0]) for crop in crops)
     starts, column = [], 0
     for crop in crops:
         starts.append(column)
-        column += _cells(crop.shape[1]) + 2
+        column += window_count(crop.shape[1]) + 2
     rows, columns = (-(-n // QUANTUM) * QUANTUM for n in (rows, column))
     canvas = np.zeros((_span(rows), _span(columns), 3), np.uint8)
     for crop, start in zip(crops, starts):
@@ -88,6 +88,6 @@ def _span(cells: int) -> int:
     return NATIVE_STRIDE * (cells - 1) + WINDOW
 
 
-def _cells(pixels: int) -> int:
-    """Windows in `pixels` consecutive pixels."""
+def window_count(pixels: int) -> int:
+    """Windows at the native stride in `pixels` consecutive pixels."""
     return (pixels - WINDOW) // NATIVE_STRIDE + 1
