@@ -157,7 +157,7 @@ class HunterDetector:
 
     @torch.inference_mode()
     def scan(self, frames: list[np.ndarray]) -> list[Scan]:
-        """Detect in a batch of same-sized frames, each pyramid level of all frames in one pass."""
+        """Detect in a batch of same-sized frames: one pass per pyramid level, or one for a single frame."""
         per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
         return self._scans(per_frame, self._level_logits(per_frame))
 
