@@ -11,8 +11,10 @@ from engine.detect import bgr_to_tensor
 
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
-        batch_size: int = 256, lr: float = 3e-3, seed: int = 0, progress=None) -> list[float]:
-    """Train `model` with Adam, a one-cycle schedule, class-balanced loss and random flips and gains.
+        batch_size: int = 256, lr: float = 3e-3, seed: int = 0, class_balance: float = 1.0,
+        progress=None) -> list[float]:
+    """Train `model` with Adam, a one-cycle schedule, a class-weighted loss (see `class_weights`) and
+    random flips and gains.
 
     Returns the mean training loss per epoch. `progress`, if given, is updated once per batch.
     """
@@ -20,8 +22,7 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     x, y = bgr_to_tensor(patches_bgr, device), torch.as_tensor(labels, device=device)
-    counts = torch.bincount(y, minlength=len(model.labels)).clamp(min=1).float()
-    weight = (counts.sum() / counts / len(counts)).to(device)
+    weight = class_weights(torch.bincount(y, minlength=len(model.labels)), class_balance).to(device)
     steps = epochs * ((len(y) + batch_size - 1) // batch_size)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
@@ -44,6 +45,13 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
         history.append(total / len(y))
     model.eval()
     return history
+
+
+def class_weights(counts: torch.Tensor, balance: float = 1.0) -> torch.Tensor:
+    """Loss weight per class from its sample count: proportional to count ** -balance, scaled so the
+    weights average 1 over the samples. 1 gives every class the same total weight, 0 every sample."""
+    counts = counts.clamp(min=1).float()
+    return counts.sum() / counts ** balance / (counts ** (1 - balance)).sum()
 
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

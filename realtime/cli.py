@@ -51,14 +51,21 @@ def _at_least(minimum: int):
     return parse
 
 
-def _block_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 2:
-        raise argparse.ArgumentTypeError(f"expected a block fraction in (0, 2], got {value}")
-    return value
+def _number_in(contains, expected: str):
+    """A float type for settings with a range, so a config file's value is range-checked too."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not contains(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+    return parse
+
+
+_block_fraction = _number_in(lambda v: 0 < v <= 2, "a block fraction in (0, 2]")
+_class_balance = _number_in(lambda v: 0 <= v <= 1, "a class balance in [0, 1]")
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an ImageFolder: one subfolder of images per class (chicken, pig, panda, terrain)")
     train.add_argument("--worlds", type=int, default=80, help="farm worlds to sample patches from (default: 80)")
     train.add_argument("--epochs", type=int, default=18, help="training epochs (default: 18)")
+    train.add_argument("--class-balance", type=_class_balance, default=1.0,
+                       help="loss weight per class ~ count^-B: 1 weighs every class alike, 0 every patch "
+                            "alike (default: 1)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
 

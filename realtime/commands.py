@@ -70,7 +70,8 @@ def train_hunter(args: argparse.Namespace) -> None:
         f"{name} {n}" for name, n in zip(model.labels, np.bincount(train_y, minlength=len(model.labels)))))
     batches = args.epochs * -(-len(train_y) // 512)
     with tqdm(total=batches, desc="train", unit="batch") as bar:
-        fit(model, train_x, train_y, epochs=args.epochs, batch_size=512, lr=5e-3, seed=args.seed, progress=bar)
+        fit(model, train_x, train_y, epochs=args.epochs, batch_size=512, lr=5e-3, seed=args.seed,
+            class_balance=args.class_balance, progress=bar)
     digest = save_checkpoint(model, "hunter", out)
     print(f"held-out accuracy: {_accuracy_line(accuracy(model, test_x, test_y), model.labels)}")
     print(f"wrote {out} (sha256 {digest[:16]}...)")

@@ -112,6 +112,13 @@ def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
     assert code == 2 and "no such folder" in err and not (tmp_path / "h.pt").exists()
 
 
+def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train-hunter", "--class-balance", "1.5", "--out", str(tmp_path / "h.pt")])
+    assert exit_.value.code == 2 and "class balance in [0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "h.pt").exists()
+
+
 def test_bench_prints_every_row(capsys):
     assert main(["bench", "--frames", "3", "--rise-n", "8", "--soak", "3", "--device", "cpu"]) == 0
     table = capsys.readouterr().out

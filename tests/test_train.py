@@ -1,0 +1,27 @@
+import pytest
+import torch
+
+from engine.train import class_weights
+
+COUNTS = torch.tensor([37, 29, 24, 190])
+
+
+@pytest.mark.parametrize("balance", [0.0, 0.5, 0.75, 1.0])
+def test_class_weights_average_one_over_the_samples(balance):
+    weight = class_weights(COUNTS, balance)
+    assert (weight * COUNTS).sum() / COUNTS.sum() == pytest.approx(1.0)
+
+
+def test_full_balance_gives_every_class_the_same_total_weight():
+    totals = class_weights(COUNTS, 1.0) * COUNTS
+    assert torch.allclose(totals, torch.full((4,), COUNTS.sum() / 4.0))
+
+
+def test_zero_balance_weighs_every_sample_alike():
+    assert torch.equal(class_weights(COUNTS, 0.0), torch.ones(4))
+
+
+def test_partial_balance_keeps_the_order_of_the_weights():
+    half = class_weights(COUNTS, 0.5)
+    assert half.argmin() == 3 and half.argmax() == 2    # the commonest class counts least, the rarest most
+    assert half.max() / half.min() < class_weights(COUNTS, 1.0).max() / class_weights(COUNTS, 1.0).min()
