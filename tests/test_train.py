@@ -15,6 +15,8 @@ def test_class_weights_average_one_over_the_samples(balance):
 def test_full_balance_gives_every_class_the_same_total_weight():
     totals = class_weights(COUNTS, 1.0) * COUNTS
     assert torch.allclose(totals, torch.full((4,), COUNTS.sum() / 4.0))
+    counts = COUNTS.float()   # bit for bit the weights the shipped hunter was trained with, so it reproduces
+    assert torch.equal(class_weights(COUNTS, 1.0), counts.sum() / counts / len(counts))
 
 
 def test_zero_balance_weighs_every_sample_alike():
