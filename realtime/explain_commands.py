@@ -56,7 +56,8 @@ def explain(args: argparse.Namespace) -> None:
     model = load_classifier(args.weights, device=device)
     methods = _methods(args.methods)
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
-    samples = _image_samples(args, model) if args.image else _crop_samples(args)
+    target = class_index(model, args.target)
+    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, target)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device)
     settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
@@ -88,16 +89,17 @@ def class_index(model, text: str | None) -> int | None:
     raise SaviourError(f"--target {text}: not a class of this model ({', '.join(model.labels)})")
 
 
-def _crop_samples(args) -> list[Sample]:
+def _crop_samples(args, target: int | None) -> list[Sample]:
     if args.crops <= 0:
         raise SaviourError(f"--crops must be positive, got {args.crops}")
     # a frame gives about two eligible animals, so this many frames is plenty
     crops = world_crops([args.seed], frames_per_world=min(1200, max(4, args.crops)), seed=args.seed)
     count = min(args.crops, len(crops))
-    return [Sample(crops.images[i], int(crops.labels[i]), crops.boxes[i], f"crop {i}") for i in range(count)]
+    return [Sample(crops.images[i], int(crops.labels[i]) if target is None else target, crops.boxes[i], f"crop {i}")
+            for i in range(count)]
 
 
-def _image_samples(args, model) -> list[Sample]:
+def _image_samples(args, model, target: int | None) -> list[Sample]:
     size = model.input_size
     samples = []
     for path in args.image:
@@ -105,11 +107,11 @@ def _image_samples(args, model) -> list[Sample]:
         if image is None:
             raise SaviourError(f"{path}: not a readable image")
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        target = class_index(model, args.target)
-        if target is None:
+        explained = target
+        if explained is None:
             with torch.no_grad():
-                target = int(model(bgr_to_tensor([image], next(model.parameters()).device)).argmax())
-        samples.append(Sample(image, target, None, Path(path).name))
+                explained = int(model(bgr_to_tensor([image], next(model.parameters()).device)).argmax())
+        samples.append(Sample(image, explained, None, Path(path).name))
     return samples
 
 
@@ -126,7 +128,8 @@ def attack_explanation(args: argparse.Namespace) -> None:
                                device=device)
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
                                masks=masks)
-    samples = _image_samples(args, model) if args.image else _crop_samples(args)
+    target = class_index(model, args.target)
+    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
         rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)

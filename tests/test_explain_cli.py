@@ -1,9 +1,12 @@
+import argparse
 import json
 
 import cv2
 import numpy as np
 import pytest
 
+from engine.models.farm import FARM_LABELS
+from realtime.explain_commands import EXPLAIN_SEED, _crop_samples
 from tests.test_cli import run
 
 
@@ -33,7 +36,7 @@ def test_explain_an_image_file(tmp_path, capsys):
     (["--s", "200"], "grid size s"),
     (["--image", "missing.png"], "not a readable image"),
     (["--image", "README.md"], "not a readable image"),
-    (["--image", "README.md", "--target", "cow"], "not a readable image"),
+    (["--crops", "2", "--target", "cow"], "--target cow: not a class"),
 ])
 def test_explain_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     code, _, err = run(capsys, "explain", *args, "--out", str(tmp_path / "r"), "--device", "cpu")
@@ -41,11 +44,20 @@ def test_explain_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, messag
     assert not (tmp_path / "r").exists()
 
 
-def test_explain_target_out_of_range(tmp_path, capsys):
+@pytest.mark.parametrize("source", ["image", "crops"])
+def test_explain_target_out_of_range(tmp_path, capsys, source):
     picture = tmp_path / "p.png"
     cv2.imwrite(str(picture), np.zeros((96, 96, 3), np.uint8))
-    code, _, err = run(capsys, "explain", "--image", str(picture), "--target", "7", "--out", str(tmp_path / "r"))
+    images = ["--image", str(picture)] if source == "image" else ["--crops", "2"]
+    code, _, err = run(capsys, "explain", *images, "--target", "7", "--out", str(tmp_path / "r"))
     assert code == 2 and "--target 7: not a class" in err
+
+
+def test_explain_target_applies_to_world_crops():
+    settings = argparse.Namespace(crops=3, seed=EXPLAIN_SEED)
+    assert [s.target for s in _crop_samples(settings, FARM_LABELS.index("pig"))] == [1, 1, 1]
+    true_classes = [s.target for s in _crop_samples(settings, None)]
+    assert true_classes != [1, 1, 1] and all(0 <= c < len(FARM_LABELS) for c in true_classes)
 
 
 @pytest.mark.parametrize("method", ["saliency", "rise"])
