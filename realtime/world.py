@@ -54,8 +54,10 @@ def apply_lighting(frame: np.ndarray, brightness: float = 1.0, tint=(1.0, 1.0, 1
         frame = cv2.LUT(frame, lut[None])
     if noise > 0:
         rng = rng or np.random.default_rng()
-        noisy = frame.astype(np.float32) + rng.standard_normal(frame.shape, np.float32) * noise
-        frame = np.clip(noisy, 0, 255).astype(np.uint8)
+        noisy = rng.standard_normal(frame.shape, np.float32)
+        noisy *= noise          # in place: the frame-sized temporaries cost more than the arithmetic
+        noisy += frame
+        frame = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
     return frame
 
 
