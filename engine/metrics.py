@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
 from engine.explain.rise import neutral_input
 
@@ -28,6 +27,9 @@ def unit_range(saliency) -> np.ndarray:
 
 def compare_maps(a, b) -> dict:
     """SSIM, MSE and PSNR (dB) between two maps after scaling each to [0, 1]."""
+    # imported here: scikit-image's metrics pull in SciPy's statistics, seconds at start-up
+    from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+
     a, b = unit_range(a), unit_range(b)
     mse = float(mean_squared_error(a, b))
     return {"ssim": float(structural_similarity(a, b, data_range=1.0)), "mse": mse,

@@ -7,7 +7,6 @@ callable score (see engine.explain.targets) or None for each image's predicted c
 from __future__ import annotations
 
 import torch
-from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occlusion, Saliency
 from torch import nn
 
 from engine.errors import SaviourError
@@ -67,6 +66,9 @@ def _targets(model, images, target) -> list:
 
 
 def _captum(model, image, method, target, batch_size, steps, layer, window) -> torch.Tensor:
+    # imported here: Captum takes seconds to import, and the live heatmap (RISE) never needs it
+    from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occlusion, Saliency
+
     forward, index = model, target
     if callable(target):
         forward, index = (lambda inp: target(model(inp))), None
