@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 
@@ -19,6 +20,7 @@ from realtime.pipeline import DEFAULT_FRACTION, MODES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+QUIET = "-8"    # FFmpeg's AV_LOG_QUIET
 
 
 def _scales(text: str) -> tuple[float, ...]:
@@ -315,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # FFmpeg (inside OpenCV) prints its own errors, such as a refused stream connection, beside ours;
+    # an environment setting of the user's own still wins
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", QUIET)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -23,6 +24,15 @@ def test_help_lists_subcommands_and_module_entry_point_is_the_same_cli():
     result = subprocess.run([sys.executable, "-m", "realtime", "--help"], capture_output=True, text=True, check=True)
     for name in SUBCOMMANDS:
         assert name in result.stdout
+
+
+def test_a_stream_that_refuses_the_connection_is_one_line_without_ffmpegs_own_message():
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    # port 9 (discard) has no listener here, so the connection is refused at once
+    result = subprocess.run([sys.executable, "-m", "realtime", "live", "--source", "http://127.0.0.1:9/feed.mjpg",
+                             "--no-window", "--device", "cpu"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["saviour: error: http://127.0.0.1:9/feed.mjpg: cannot open it"]
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
