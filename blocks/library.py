@@ -21,7 +21,11 @@ from engine.errors import SaviourError
 from engine.files import read_yaml
 
 MANIFEST = "manifest.yaml"
-DEFAULT_LIBRARY = Path(__file__).parent / "default_library"   # made by the commands in the README
+DEFAULT_LIBRARY = Path(__file__).parent / "default_library"
+# (purpose, target) of each shipped block, each made by `saviour blocks generate --method eot` with
+# the command's other defaults
+DEFAULT_RECIPES = (("camouflage", "terrain"), ("camouflage", "pig"), ("ghost-chicken", "chicken"),
+                   ("panda-decoy", "panda"))
 # purpose -> the class of window the block is placed on
 PURPOSES = {"camouflage": "chicken", "ghost-chicken": "terrain", "panda-decoy": "terrain"}
 FIELDS = ("file", "purpose", "target", "method", "params", "hunter_sha256", "clean_probability", "success_rate")

@@ -3,14 +3,16 @@ pipeline with and without the live heatmap, and RISE against the notebook's way.
 
 from __future__ import annotations
 
+import tempfile
 import time
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.library import DEFAULT_LIBRARY, DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
+from engine.errors import SaviourError
 
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.models import load_classifier
@@ -139,7 +141,24 @@ def app_rows(detector: HunterDetector, frames: int, soak: int) -> list[tuple[str
     return rows
 
 
-def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int = 0) -> list[tuple[str, float, str]]:
+def block_rows(device: torch.device) -> list[tuple[str, float, str]]:
+    """Seconds to make each block of the default library with `saviour blocks generate`, as shipped."""
+    from realtime.cli import main   # the command itself, so the rows time exactly what a user runs
+
+    rows = []
+    with tempfile.TemporaryDirectory() as library:
+        for purpose, target in DEFAULT_RECIPES:
+            start = time.perf_counter()
+            if main(["blocks", "generate", "--purpose", purpose, "--target", target, "--method", "eot",
+                     "--out", library, "--device", device.type]):
+                raise SaviourError(f"blocks generate --purpose {purpose} --target {target} failed")
+            rows.append((f"block generation, {purpose} -> {target} ({device.type})", time.perf_counter() - start, "s"))
+    rows.append((f"block generation, default library of {len(rows)} ({device.type})", sum(r[1] for r in rows), "s"))
+    return rows
+
+
+def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int = 0,
+              blocks: bool = False) -> list[tuple[str, float, str]]:
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
     rows = [("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms")]
     world = FarmWorld(seed=BENCH_SEED)
@@ -160,6 +179,8 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int =
                      "frames/s"))
         rows += app_rows(detector, frames, soak)
     rows += explain_rows(device, rise_n)
+    if blocks:
+        rows += block_rows(device)
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'value':>12}  unit")
     for name, value, unit in rows:

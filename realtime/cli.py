@@ -307,11 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
         saviour bench
         saviour bench --frames 100 --rise-n 1000 --device cpu
         saviour bench --soak 10000                    # adds the memory rows (about 7 minutes)
+        saviour bench --blocks                        # adds the default library's generation time
         """, commands.bench)
     bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
     bench.add_argument("--rise-n", type=int, default=4000, help="RISE masks for the RISE rows (default: 4000)")
     bench.add_argument("--soak", type=int, default=0,
                        help="frames of a live run to measure memory growth over, e.g. 10000 (default: 0, off)")
+    bench.add_argument("--blocks", action="store_true",
+                       help="also time making the default block library with `saviour blocks generate` (minutes)")
     _add_device(bench)
     return parser
 

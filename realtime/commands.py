@@ -199,7 +199,8 @@ def bench(args: argparse.Namespace) -> None:
         raise SaviourError(f"--frames and --rise-n must be at least 1, got {args.frames} and {args.rise_n}")
     if args.soak < 0:
         raise SaviourError(f"--soak must be 0 (off) or a number of frames, got {args.soak}")
-    run_bench(frames=args.frames, device=resolve_device(args.device), rise_n=args.rise_n, soak=args.soak)
+    run_bench(frames=args.frames, device=resolve_device(args.device), rise_n=args.rise_n, soak=args.soak,
+              blocks=args.blocks)
 
 
 def _camouflage_scenes(model, args: argparse.Namespace):

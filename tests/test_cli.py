@@ -9,6 +9,7 @@ import pytest
 import torch
 import torchvision
 
+from blocks.library import DEFAULT_RECIPES
 from realtime.cli import build_parser, main
 
 SUBCOMMANDS = ["detect", "train-hunter", "evaluate", "bench"]
@@ -127,6 +128,18 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
         main(["train-hunter", "--class-balance", "1.5", "--out", str(tmp_path / "h.pt")])
     assert exit_.value.code == 2 and "class balance in [0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "h.pt").exists()
+
+
+def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypatch):
+    import realtime.cli
+    from realtime.bench import block_rows
+
+    commands = []
+    monkeypatch.setattr(realtime.cli, "main", lambda argv: commands.append(argv) or 0)
+    rows = block_rows(torch.device("cpu"))
+    made = [(argv[argv.index("--purpose") + 1], argv[argv.index("--target") + 1]) for argv in commands]
+    assert made == list(DEFAULT_RECIPES) and all(argv[:2] == ["blocks", "generate"] for argv in commands)
+    assert len(rows) == len(DEFAULT_RECIPES) + 1 and rows[-1][1] == pytest.approx(sum(r[1] for r in rows[:-1]))
 
 
 def test_bench_prints_every_row(capsys):

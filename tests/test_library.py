@@ -4,7 +4,7 @@ import pytest
 import torch
 import yaml
 
-from blocks.library import DEFAULT_LIBRARY, MANIFEST, BlockLibrary
+from blocks.library import DEFAULT_LIBRARY, DEFAULT_RECIPES, MANIFEST, BlockLibrary
 from blocks.transforms import Placement, success_rate
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, file_sha256, load_classifier, shipped_weights
@@ -22,6 +22,11 @@ def test_default_library_is_complete_and_made_for_the_shipped_hunter(capsys):
     assert {b.purpose for b in library.blocks} == {"camouflage", "ghost-chicken", "panda-decoy"}
     assert all(b.hunter_sha256 == HUNTER_SHA and b.success_rate >= 0.9 for b in library.blocks)
     assert capsys.readouterr().err == ""
+
+
+def test_default_library_is_what_its_recipes_make():
+    assert [(b.purpose, b.target, b.method) for b in load(DEFAULT_LIBRARY).blocks] == \
+        [(purpose, target, "eot") for purpose, target in DEFAULT_RECIPES]
 
 
 def test_recorded_success_rate_is_reproduced_from_the_png(tmp_path):
