@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = _subcommand(sub, "explain", "explain a classifier with RISE and Captum methods; score and compare the maps", """
         saviour explain                                  # 200 crops of an unseen farm world, farm classifier
+                                                         # (RISE's 4000 masks: about 9 s a crop on 2 CPU cores)
         saviour explain --crops 20 --methods rise,saliency --n 1000
         saviour explain --image cow.png --target pig --out out/cow
         """, explain_commands.explain)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from engine.errors import SaviourError
 
+
 def check_mask_settings(n: int, s: int, p1: float, size: tuple[int, int]) -> None:
     """Raise SaviourError naming the first setting that cannot make masks."""
     if n <= 0:
