@@ -31,12 +31,12 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 
 def expand_inputs(specs: list[str]) -> list[Path]:
     """Files as given, folders as their video files (sorted), globs as their matches; order kept, no repeats.
-    A spec that matches nothing is kept as given, so it is reported as failed."""
+    A folder or glob that holds no video is kept as given, so it is reported as failed."""
     found: list[Path] = []
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) or [path]
         elif any(c in spec for c in "*?[") and not path.exists():
             found += [Path(p) for p in sorted(glob.glob(spec, recursive=True))] or [path]
         else:
@@ -152,6 +152,8 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
                 report.skipped.append(str(path))
                 continue
             try:
+                if path.is_dir():
+                    raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in this folder")
                 total = VideoFileSource(path).frames
                 with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
                     process_input(path, target, pipeline, batch_size, bar, workers)

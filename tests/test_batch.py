@@ -41,6 +41,17 @@ def test_batch_writes_video_log_and_summaries_and_goes_on_after_bad_inputs(tmp_p
     assert "failed 2" in capsys.readouterr().out
 
 
+def test_a_folder_or_glob_without_videos_is_a_failed_input(tmp_path, capsys):
+    empty = tmp_path / "no-videos"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a video")
+    nothing = str(tmp_path / "shots" / "*.mp4")
+    code = main(["batch", str(empty), nothing, "--out", str(tmp_path / "out"), "--device", "cpu"])
+    reasons = {f["input"]: f["reason"] for f in json.loads((tmp_path / "out" / "batch_summary.json").read_text())["failed"]}
+    assert code == 1 and "no video files" in reasons[str(empty)] and "no such video file" in reasons[nothing]
+    assert "failed 2" in capsys.readouterr().out
+
+
 def test_batch_skips_finished_inputs_unless_forced(tmp_path, clip, capsys):
     out = tmp_path / "out"
     assert main(["batch", str(clip.parent), "--out", str(out), "--device", "cpu"]) == 0
