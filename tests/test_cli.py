@@ -27,6 +27,13 @@ def test_help_lists_subcommands_and_module_entry_point_is_the_same_cli():
         assert name in result.stdout
 
 
+def test_the_command_line_starts_without_the_explanation_only_libraries():
+    # Captum and SciPy's statistics take seconds to import; live, demo and batch never use them
+    code = "import sys, realtime.cli; print(sorted({'captum', 'scipy.stats'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_a_stream_that_refuses_the_connection_is_one_line_without_ffmpegs_own_message():
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
     # port 9 (discard) has no listener here, so the connection is refused at once
