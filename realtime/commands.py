@@ -158,9 +158,11 @@ def gif(args: argparse.Namespace) -> None:
 
 
 def live(args: argparse.Namespace) -> None:
-    from realtime.live import LiveApp, LiveState
+    from realtime.live import LiveApp, LiveState, check_display
     from realtime.virtualcam import VirtualCamera
 
+    if not args.no_window:
+        check_display()   # before anything is loaded or opened
     camera = VirtualCamera(fps=30.0) if args.virtual_camera else None   # fails early when pyvirtualcam is missing
     if args.record:
         prepare_output(args.record)

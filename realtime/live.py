@@ -7,6 +7,8 @@ Keys: q or Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ import cv2
 import numpy as np
 
 from engine.detect import target_point
+from engine.errors import SaviourError
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
@@ -47,6 +50,21 @@ class LiveState:
     def mode(self) -> str:
         return {(True, True): "camouflage+decoys", (True, False): "camouflage",
                 (False, True): "decoys", (False, False): "none"}[(self.blocks, self.decoys)]
+
+
+def check_display() -> None:
+    """Raise SaviourError when a window cannot open on this Linux session: without an X display,
+    OpenCV's Qt window aborts the whole process instead of raising."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise SaviourError("no display to open a window on (DISPLAY is not set): add --no-window, or set DISPLAY")
+
+
+def open_window() -> None:
+    check_display()
+    try:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+    except cv2.error:   # a headless OpenCV build has no windows at all
+        raise SaviourError("this OpenCV build cannot open windows (opencv-python-headless?): add --no-window") from None
 
 
 def handle_key(state: LiveState, key: int) -> str | None:
@@ -126,10 +144,10 @@ class LiveApp:
         return self.pipelines[mode]
 
     def run(self, max_frames: int | None = None, record: str | None = None) -> None:
+        if self.window:
+            open_window()
         if record:
             self.recorder = Recorder(Path(record), self.source.fps)
-        if self.window:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
         try:
             with InOrder(_detect_and_defend, self.workers) as work, threads_per_worker(self.workers):
                 for frame in self.source:

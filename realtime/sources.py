@@ -272,7 +272,10 @@ class ScreenReader:
             import mss
         except ImportError:
             raise SaviourError("screen capture needs the mss package: pip install mss") from None
-        self.grabber = mss.mss()
+        try:
+            self.grabber = getattr(mss, "MSS", mss.mss)()   # mss 10 renamed its entry point
+        except mss.exception.ScreenShotError as error:   # no display, or one that refuses the connection
+            raise SaviourError(f"screen: cannot capture it ({error})") from None
         self.region = region or self.grabber.monitors[1 if len(self.grabber.monitors) > 1 else 0]
 
     def read(self):

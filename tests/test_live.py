@@ -51,6 +51,19 @@ def test_live_bad_source(tmp_path, capsys):
     assert "screen:x,y,w,h" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X displays are a Linux matter")
+def test_without_a_display_the_window_and_the_screen_are_one_line_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    record = tmp_path / "run.mp4"
+    assert main(["live", "--max-frames", "1", "--record", str(record), "--device", "cpu"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "saviour: error: no display to open a window on (DISPLAY is not set): add --no-window, or set DISPLAY"]
+    assert not record.exists()
+    assert main(["live", "--no-window", "--source", "screen", "--max-frames", "1", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("saviour: error: screen: cannot capture it") and len(err.splitlines()) == 1
+
+
 needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool")
 
 
