@@ -145,7 +145,11 @@ class LiveApp:
 
     def run(self, max_frames: int | None = None, record: str | None = None) -> None:
         if self.window:
-            open_window()
+            try:
+                open_window()
+            except SaviourError:
+                self.source.close()
+                raise
         if record:
             self.recorder = Recorder(Path(record), self.source.fps)
         try:
