@@ -12,9 +12,8 @@ from tqdm import tqdm
 
 from blocks.library import DEFAULT_LIBRARY, DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
-from engine.errors import SaviourError
-
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
+from engine.errors import SaviourError
 from engine.models import load_classifier
 from realtime.bench_app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench_explain import mask_rates, resnet18, rise_seconds, sync

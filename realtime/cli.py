@@ -153,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         saviour explain --image cow.png --target pig --out out/cow
         """, explain_commands.explain)
     _add_images(explain, "explain", crops=200)
-    explain.add_argument("--target", default=None, help="class name or index to explain, for every image or crop (default: an image's predicted "
-                         "class, a crop's true class)")
+    explain.add_argument("--target", default=None,
+                         help="class name or index to explain, for every image or crop "
+                              "(default: an image's predicted class, a crop's true class)")
     explain.add_argument("--methods", default=",".join(EXPLANATION_METHODS),
                          help=f"comma-separated (default: {','.join(EXPLANATION_METHODS)})")
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")

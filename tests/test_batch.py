@@ -47,7 +47,8 @@ def test_a_folder_or_glob_without_videos_is_a_failed_input(tmp_path, capsys):
     (empty / "notes.txt").write_text("not a video")
     nothing = str(tmp_path / "shots" / "*.mp4")
     code = main(["batch", str(empty), nothing, "--out", str(tmp_path / "out"), "--device", "cpu"])
-    reasons = {f["input"]: f["reason"] for f in json.loads((tmp_path / "out" / "batch_summary.json").read_text())["failed"]}
+    failed = json.loads((tmp_path / "out" / "batch_summary.json").read_text())["failed"]
+    reasons = {f["input"]: f["reason"] for f in failed}
     assert code == 1 and "no video files" in reasons[str(empty)] and "no such video file" in reasons[nothing]
     assert "failed 2" in capsys.readouterr().out
 
