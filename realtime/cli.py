@@ -68,6 +68,8 @@ def _number_in(contains, expected: str):
 
 _block_fraction = _number_in(lambda v: 0 < v <= 2, "a block fraction in (0, 2]")
 _class_balance = _number_in(lambda v: 0 <= v <= 1, "a class balance in [0, 1]")
+_positive = _number_in(lambda v: v > 0, "a positive number")
+_not_negative = _number_in(lambda v: v >= 0, "a number of at least 0")
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +90,7 @@ def _add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
     """The classifier and the images to work on: files, or crops of a farm world never trained on."""
     parser.add_argument("--weights", default="farm", help="'farm' (shipped), 'hunter' or a checkpoint file")
     parser.add_argument("--image", nargs="+", default=None, help=f"image files to {verb} (default: farm-world crops)")
-    parser.add_argument("--crops", type=int, default=crops, help=f"farm-world crops to {verb} (default: {crops})")
+    parser.add_argument("--crops", type=_at_least(1), default=crops, help=f"farm-world crops to {verb} (default: {crops})")
     parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
 
 
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         """, commands.detect)
     detect.add_argument("--source", default="world", help="'world' or a video file (default: world)")
     detect.add_argument("--out", required=True, help="output MP4 (H.264)")
-    detect.add_argument("--frames", type=int, default=None, help="stop after this many frames (world: 300)")
+    detect.add_argument("--frames", type=_at_least(1), default=None, help="stop after this many frames (world: 300)")
     detect.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_detector(detect)
 
@@ -128,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     train.add_argument("--patches", default=None,
                        help="an ImageFolder: one subfolder of images per class (chicken, pig, panda, terrain)")
-    train.add_argument("--worlds", type=int, default=80, help="farm worlds to sample patches from (default: 80)")
-    train.add_argument("--epochs", type=int, default=18, help="training epochs (default: 18)")
+    train.add_argument("--worlds", type=_at_least(1), default=80, help="farm worlds to sample patches from (default: 80)")
+    train.add_argument("--epochs", type=_at_least(1), default=18, help="training epochs (default: 18)")
     train.add_argument("--class-balance", type=_class_balance, default=1.0,
                        help="loss weight per class ~ count^-B: 1 weighs every class alike, 0 every patch "
                             "alike (default: 1)")
@@ -142,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         """, explain_commands.train_farm)
     farm.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     farm.add_argument("--worlds", type=int, default=100, help="farm worlds to cut crops from, at most 100 (default: 100)")
-    farm.add_argument("--epochs", type=int, default=6, help="training epochs (default: 6)")
+    farm.add_argument("--epochs", type=_at_least(1), default=6, help="training epochs (default: 6)")
     farm.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(farm)
 
@@ -161,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
-    explain.add_argument("--batch-size", type=int, default=128, help="inputs per forward pass (default: 128)")
+    explain.add_argument("--batch-size", type=_at_least(1), default=128, help="inputs per forward pass (default: 128)")
     explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
     _add_device(explain)
 
@@ -177,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--target-map", default=None,
                         help="centre, away (the corner farthest from the object; crops only) or a grayscale image")
     attack.add_argument("--eps", type=_fraction, default=8 / 255, help="L-infinity budget, e.g. 8/255 (default)")
-    attack.add_argument("--steps", type=int, default=200, help="Adam steps (default: 200)")
-    attack.add_argument("--lr", type=float, default=0.002, help="Adam learning rate (default: 0.002)")
-    attack.add_argument("--gamma", type=float, default=10.0, help="weight of keeping the output (default: 10)")
+    attack.add_argument("--steps", type=_at_least(1), default=200, help="Adam steps (default: 200)")
+    attack.add_argument("--lr", type=_positive, default=0.002, help="Adam learning rate (default: 0.002)")
+    attack.add_argument("--gamma", type=_not_negative, default=10.0, help="weight of keeping the output (default: 10)")
     attack.add_argument("--n", type=int, default=256, help="RISE: fixed masks (default: 256)")
     attack.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     attack.add_argument("--out", default="out/attack", help="folder for report.md, report.json, figure.png")
@@ -190,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
         """, commands.evaluate)
     evaluate.add_argument("--seed", type=int, default=1001, help="world seed for detection (default: 1001)")
-    evaluate.add_argument("--frames", type=int, default=300, help="frames to evaluate (default: 300)")
+    evaluate.add_argument("--frames", type=_at_least(1), default=300, help="frames to evaluate (default: 300)")
     _add_detector(evaluate)
 
     blocks = sub.add_parser("blocks", help="make and inspect adversarial block libraries",

@@ -90,8 +90,6 @@ def class_index(model, text: str | None) -> int | None:
 
 
 def _crop_samples(args, target: int | None) -> list[Sample]:
-    if args.crops <= 0:
-        raise SaviourError(f"--crops must be positive, got {args.crops}")
     # a frame gives about two eligible animals, so this many frames is plenty
     crops = world_crops([args.seed], frames_per_world=min(1200, max(4, args.crops)), seed=args.seed)
     count = min(args.crops, len(crops))

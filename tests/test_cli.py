@@ -137,6 +137,26 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
     assert not (tmp_path / "h.pt").exists()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["train-hunter", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),
+    (["train-hunter", "--worlds", "0"], "--worlds: expected an integer of at least 1, got 0"),
+    (["train-farm", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),
+    (["evaluate", "--frames", "0"], "--frames: expected an integer of at least 1, got 0"),
+    (["detect", "--frames", "-5"], "--frames: expected an integer of at least 1, got -5"),
+    (["explain", "--batch-size", "0"], "--batch-size: expected an integer of at least 1, got 0"),
+    (["explain", "--crops", "0"], "--crops: expected an integer of at least 1, got 0"),
+    (["attack-explanation", "--steps", "0"], "--steps: expected an integer of at least 1, got 0"),
+    (["attack-explanation", "--lr", "-1"], "--lr: expected a positive number, got -1.0"),
+    (["attack-explanation", "--gamma", "-1"], "--gamma: expected a number of at least 0, got -1.0"),
+])
+def test_counts_and_rates_out_of_range_stop_before_any_work(tmp_path, capsys, argv, message):
+    out = tmp_path / "out.pt"
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--out", str(out)] if argv[0] != "evaluate" else argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypatch):
     import realtime.cli
     from realtime.bench import block_rows
