@@ -50,7 +50,7 @@ def write_sized_gif(frames: list[np.ndarray], path: Path, fps: float, width: int
                 return trial.replace(path), fps, width
             can_fps, can_width = fps * SHRINK >= MIN_FPS, width * SHRINK >= MIN_WIDTH
             if not (can_fps or can_width):
-                raise SaviourError(f"{path}: cannot get under {max_mb} MB (still {size_mb:.1f} MB at "
+                raise SaviourError(f"{path}: cannot get under {max_mb} MB (still {size_mb:.3g} MB at "
                                    f"{fps:.1f} fps, {width} px wide); use a shorter --duration")
             if can_fps and (lower_fps or not can_width):
                 frames, fps = _drop(frames, SHRINK), fps * SHRINK
