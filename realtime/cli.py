@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 from blocks.generate import METHODS as BLOCK_METHODS
-from blocks.library import PURPOSES
+from blocks.library import DEFAULT_LIBRARY, PURPOSES
 from engine.device import DEVICE_CHOICES
 from engine.explain import METHODS as EXPLANATION_METHODS
 from engine.explain.attack import ATTACKABLE
@@ -221,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", default="blocks_library", help="library folder, created or extended (default: blocks_library)")
     _add_config(generate, "configs/blocks.yaml")
     _add_device(generate)
+
+    listing = _subcommand(blocks_sub, "list", "show a library's blocks: purpose, target, success rates, weights", """
+        saviour blocks list                              # the shipped library
+        saviour blocks list blocks_lib/
+        """, commands.blocks_list)
+    listing.prog = "saviour blocks list"
+    listing.add_argument("library", nargs="?", default=str(DEFAULT_LIBRARY),
+                         help="library folder (default: the shipped one)")
 
     demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
         saviour demo

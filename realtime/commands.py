@@ -16,7 +16,8 @@ from blocks.library import DEFAULT_LIBRARY, PURPOSES, BlockLibrary
 from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
-from engine.models import Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
+from engine.models import HUNTER_LABELS, Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
+from engine.models.hunter import HUNTER_INPUT_SIZE
 from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
@@ -249,3 +250,16 @@ def blocks_generate(args: argparse.Namespace) -> None:
     if plot is not None:
         print(f"sweep plot: {plot}")
     print(f"library {out}: {len(library)} block(s)")
+
+
+def blocks_list(args: argparse.Namespace) -> None:
+    shipped = file_sha256(shipped_weights("hunter"))
+    library = BlockLibrary.load(args.library, HUNTER_LABELS, HUNTER_INPUT_SIZE, shipped)
+    print(f"library {args.library}: {len(library)} block(s)")
+    print(f"{'file':<32}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
+          f"{'on chickens':>13}  made for")
+    for b in library.blocks:
+        scene = "" if b.scene_success_rate is None else f"{b.scene_success_rate:.1%}"
+        hunter = "the shipped hunter" if b.hunter_sha256 == shipped else f"other weights ({b.hunter_sha256[:12]}...)"
+        print(f"{b.file:<32}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
+              f"{b.success_rate:>9.1%}{scene:>13}  {hunter}")

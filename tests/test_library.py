@@ -68,6 +68,21 @@ def test_other_weights_give_a_clear_warning(capsys):
     assert "made for other hunter weights" in capsys.readouterr().err
 
 
+def test_list_shows_each_block_and_the_weights_it_was_made_for(tmp_path, capsys):
+    assert main(["blocks", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].endswith(f"{len(DEFAULT_RECIPES)} block(s)")
+    shown = {row.split()[0]: row for row in rows[2:]}
+    assert set(shown) == {b.file for b in load(DEFAULT_LIBRARY).blocks}
+    assert "92.8%" in shown["camouflage-terrain-eot.png"]
+    assert all(row.endswith("the shipped hunter") for row in shown.values())
+
+    stale = broken_copy(tmp_path, lambda folder, entry: entry.update(hunter_sha256="ab" * 32))
+    assert main(["blocks", "list", str(stale)]) == 0
+    out, err = capsys.readouterr()
+    assert "other weights (abababababab...)" in out and "made for other hunter weights" in err
+
+
 def broken_copy(tmp_path, change):
     load(DEFAULT_LIBRARY).save(tmp_path / "lib")
     manifest = yaml.safe_load((tmp_path / "lib" / MANIFEST).read_text())
