@@ -16,7 +16,7 @@ from engine.errors import SaviourError
 from engine.explain import METHODS, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
-from engine.models import FarmClassifier, load_classifier, save_checkpoint
+from engine.models import FARM_LABELS, FarmClassifier, load_classifier, save_checkpoint
 from engine.train import accuracy, fit
 from realtime.attack_report import attack_samples, markdown_summary, write_attack_report
 from realtime.crops import world_crops
@@ -57,7 +57,7 @@ def explain(args: argparse.Namespace) -> None:
     methods = _methods(args.methods)
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
     target = class_index(model, args.target)
-    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, target)
+    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device)
     settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
@@ -89,12 +89,22 @@ def class_index(model, text: str | None) -> int | None:
     raise SaviourError(f"--target {text}: not a class of this model ({', '.join(model.labels)})")
 
 
-def _crop_samples(args, target: int | None) -> list[Sample]:
+def _crop_samples(args, model, target: int | None) -> list[Sample]:
+    """World crops at the model's input size, each explained for its true class unless `target` is given."""
     # a frame gives about two eligible animals, so this many frames is plenty
-    crops = world_crops([args.seed], frames_per_world=min(1200, max(4, args.crops)), seed=args.seed)
+    crops = world_crops([args.seed], frames_per_world=min(1200, max(4, args.crops)), size=model.input_size,
+                        seed=args.seed)
     count = min(args.crops, len(crops))
-    return [Sample(crops.images[i], int(crops.labels[i]) if target is None else target, crops.boxes[i], f"crop {i}")
-            for i in range(count)]
+    return [Sample(crops.images[i], _true_class(model, crops.labels[i]) if target is None else target,
+                   crops.boxes[i], f"crop {i}") for i in range(count)]
+
+
+def _true_class(model, crop_label: int) -> int:
+    name = FARM_LABELS[crop_label]
+    if name not in model.labels:
+        raise SaviourError(f"the crops show a {name}, which is not a class of this model "
+                           f"({', '.join(model.labels)}); give --target or --image files")
+    return model.labels.index(name)
 
 
 def _image_samples(args, model, target: int | None) -> list[Sample]:
@@ -127,7 +137,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
                                masks=masks)
     target = class_index(model, args.target)
-    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, target)
+    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
         rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)

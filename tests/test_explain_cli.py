@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from engine.errors import SaviourError
 from engine.models.farm import FARM_LABELS
 from realtime.explain_commands import EXPLAIN_SEED, _crop_samples
 from tests.test_cli import run
@@ -55,9 +56,27 @@ def test_explain_target_out_of_range(tmp_path, capsys, source):
 
 def test_explain_target_applies_to_world_crops():
     settings = argparse.Namespace(crops=3, seed=EXPLAIN_SEED)
-    assert [s.target for s in _crop_samples(settings, FARM_LABELS.index("pig"))] == [1, 1, 1]
-    true_classes = [s.target for s in _crop_samples(settings, None)]
+    farm = argparse.Namespace(labels=FARM_LABELS, input_size=96)
+    assert [s.target for s in _crop_samples(settings, farm, FARM_LABELS.index("pig"))] == [1, 1, 1]
+    true_classes = [s.target for s in _crop_samples(settings, farm, None)]
     assert true_classes != [1, 1, 1] and all(0 <= c < len(FARM_LABELS) for c in true_classes)
+
+
+def test_world_crops_are_cut_at_the_models_size_and_named_by_its_labels():
+    settings = argparse.Namespace(crops=4, seed=EXPLAIN_SEED)
+    farm = _crop_samples(settings, argparse.Namespace(labels=FARM_LABELS, input_size=96), None)
+    reordered = ("terrain", "panda", "pig", "chicken")
+    small = _crop_samples(settings, argparse.Namespace(labels=reordered, input_size=25), None)
+    assert [s.image.shape for s in small] == [(25, 25, 3)] * 4
+    assert [reordered[s.target] for s in small] == [FARM_LABELS[s.target] for s in farm]
+    with pytest.raises(SaviourError, match="not a class of this model"):
+        _crop_samples(settings, argparse.Namespace(labels=("cow", "sheep"), input_size=96), None)
+
+
+def test_explain_the_hunter_on_world_crops(tmp_path, capsys):
+    code, out, err = run(capsys, "explain", "--weights", "hunter", "--crops", "2", "--n", "16",
+                         "--methods", "rise,saliency", "--device", "cpu", "--out", str(tmp_path))
+    assert code == 0 and "| rise |" in out, err
 
 
 @pytest.mark.parametrize("method", ["saliency", "rise"])

@@ -49,7 +49,9 @@ def test_bare_state_dict_is_accepted(tmp_path, random_hunter):
     (None, "no such weights file"),
     (b"not a checkpoint at all", "not a readable PyTorch checkpoint"),
     ("truncated", "not a readable PyTorch checkpoint"),
-    ("resnet", "do not fit the hunter architecture"),
+    ("resnet", r"do not fit the hunter architecture \(10 missing and 122 unexpected tensors"),
+    ("pickled module", "pickled Python objects, which are not loaded for safety; save model.state_dict()"),
+    ("five classes", r"head.4.weight is \(5, 8\) in the file, \(4, 8\) in the model"),
 ])
 def test_bad_weights_give_one_clear_error(tmp_path, random_hunter, content, message):
     path = tmp_path / "weights.pt"
@@ -58,6 +60,12 @@ def test_bad_weights_give_one_clear_error(tmp_path, random_hunter, content, mess
         path.write_bytes(path.read_bytes()[:200])
     elif content == "resnet":
         torch.save(torchvision.models.resnet18().state_dict(), path)
+    elif content == "pickled module":
+        torch.save(random_hunter, path)
+    elif content == "five classes":
+        state = random_hunter.state_dict()
+        state["head.4.weight"], state["head.4.bias"] = torch.zeros(5, 8), torch.zeros(5)
+        torch.save(state, path)
     elif content is not None:
         path.write_bytes(content)
     with pytest.raises(SaviourError, match=message) as error:

@@ -65,13 +65,25 @@ def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto
         raise SaviourError(f"{path}: unknown architecture {arch!r} (known: {', '.join(ARCHITECTURES)})")
     labels = checkpoint.get("labels")
     model = ARCHITECTURES[arch](labels) if labels else ARCHITECTURES[arch]()
-    try:
-        model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0]
-        raise SaviourError(f"{path}: weights do not fit the {arch} architecture ({detail})") from None
+    mismatch = _mismatch(model.state_dict(), checkpoint["state_dict"])
+    if mismatch:
+        raise SaviourError(f"{path}: weights do not fit the {arch} architecture ({mismatch})")
+    model.load_state_dict(checkpoint["state_dict"])
     return model.to(resolve_device(device)).eval()
+
+
+def _mismatch(expected: dict, found: dict) -> str | None:
+    """How a state_dict differs from the model's, in a few words; None when it fits."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    if missing or unexpected:
+        example = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        return f"{len(missing)} missing and {len(unexpected)} unexpected tensors, e.g. {example}"
+    for key, tensor in expected.items():
+        if not isinstance(found[key], torch.Tensor) or found[key].shape != tensor.shape:
+            shape = tuple(getattr(found[key], "shape", ()))
+            return f"{key} is {shape} in the file, {tuple(tensor.shape)} in the model"
+    return None
 
 
 def _read(path: Path) -> dict:
@@ -81,6 +93,8 @@ def _read(path: Path) -> dict:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if reason.startswith("Weights only load failed"):
+            reason = "it holds pickled Python objects, which are not loaded for safety; save model.state_dict()"
         raise SaviourError(f"{path}: not a readable PyTorch checkpoint ({reason[:120]})") from None
     if isinstance(checkpoint, dict) and "state_dict" not in checkpoint and all(
             isinstance(v, torch.Tensor) for v in checkpoint.values()):
