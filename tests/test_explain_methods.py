@@ -84,3 +84,16 @@ def test_a_callable_target_explains_any_score():
 def test_bad_requests_are_named(kwargs, message):
     with pytest.raises(SaviourError, match=message):
         explain(Linear(), torch.stack([image(1), image(2)]), **kwargs)
+
+
+def test_gradcam_of_the_hunter_uses_its_spatial_layer():
+    # the hunter runs its convolutions on folded weights, so a hook on its Conv2d modules sees nothing
+    from engine.models import load_classifier
+    from realtime.patches import world_patches
+    from engine.detect import bgr_to_tensor
+
+    hunter = load_classifier("hunter", device="cpu")
+    patches, labels = world_patches([5000], frames_per_world=2, seed=0)
+    chicken = bgr_to_tensor(patches[labels == 0][:1], torch.device("cpu"))
+    cam = explain(hunter, chicken, "gradcam", target=0)
+    assert cam.shape == (1, 25, 25) and torch.isfinite(cam).all() and cam.max() > cam.min()

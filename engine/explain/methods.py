@@ -30,7 +30,7 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None
         batch_size: inputs per forward pass (RISE masks, IG steps, occlusion windows) to bound memory.
         masks, n, s, p1, generator: RISE settings (see engine.explain.rise).
         steps: Integrated Gradients steps from the model's neutral input (see engine.explain.rise).
-        layer: Grad-CAM layer (default: the last Conv2d).
+        layer: Grad-CAM layer (default: the model's `gradcam_layer`, else its last Conv2d).
         window: occlusion window side in pixels (stride half of it), filled with the neutral input.
 
     Returns:
@@ -82,7 +82,7 @@ def _captum(model, image, method, target, batch_size, steps, layer, window) -> t
     if method == "saliency":
         return Saliency(forward).attribute(image, target=index, abs=True).amax(1).detach()
     if method == "gradcam":
-        cam = LayerGradCam(forward, layer or _last_conv(model)).attribute(image, target=index, relu_attributions=True)
+        cam = LayerGradCam(forward, layer or _gradcam_layer(model)).attribute(image, target=index, relu_attributions=True)
         return LayerAttribution.interpolate(cam, tuple(image.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()
     stride = max(1, window // 2)
     attribution = Occlusion(forward).attribute(
@@ -96,7 +96,12 @@ def _check_class(model, image, index) -> None:
         ClassProbability(index)(model(image))
 
 
-def _last_conv(model: nn.Module) -> nn.Module:
+def _gradcam_layer(model: nn.Module) -> nn.Module:
+    """The model's own choice (`gradcam_layer`, for models that call their convolutions functionally),
+    else its last Conv2d."""
+    layer = getattr(model, "gradcam_layer", None)
+    if layer is not None:
+        return layer
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         raise SaviourError("gradcam needs a convolutional layer; pass layer=... for this model")

@@ -44,6 +44,12 @@ class Hunter(nn.Module):
         """
         return self.head(self._feature_map(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        """The first ReLU (after the first pool): its 7x7 map per patch is the last with spatial extent
+        that runs as a module. The convolutions themselves run functionally on folded weights."""
+        return self.features[1]
+
     def _folded_weights(self):
         """`_fold_and_pad` of the current weights. With gradients on it is recomputed per call, so it
         follows training and keeps gradients; without, it is kept until a weight changes (small inputs,
