@@ -21,6 +21,8 @@ def check_target(purpose: str, target: str, labels) -> None:
     """Camouflage must turn a chicken into something else; decoys must be seen as their animal."""
     if target not in labels:
         raise SaviourError(f"unknown target class {target!r} (known: {', '.join(labels)})")
+    if purpose == "camouflage" and "chicken" not in labels:
+        raise SaviourError(f"a camouflage block hides chickens, and this hunter has no chicken class ({', '.join(labels)})")
     if purpose == "camouflage" and target == "chicken":
         raise SaviourError("a camouflage block must target another class than chicken (terrain or pig)")
     if purpose != "camouflage" and target != DEFAULT_TARGET[purpose]:

@@ -77,8 +77,13 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
                         help="auto picks CUDA when present, else the CPU (default: auto)")
 
 
+def _add_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", default="hunter",
+                        help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
+
+
 def _add_detector(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
+    _add_weights(parser)
     parser.add_argument("--scales", type=_scales, default=None,
                         help="pyramid scales, e.g. 0.7,0.35,0.175 (default: chosen from the frame height)")
     parser.add_argument("--stride", type=int, default=9, help="window stride in pyramid pixels: 9, 3 or 1")
@@ -219,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="camouflage, eot: block side over the chicken's box in those scenes (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     generate.add_argument("--out", default="blocks_library", help="library folder, created or extended (default: blocks_library)")
+    _add_weights(generate)
     _add_config(generate, "configs/blocks.yaml")
     _add_device(generate)
 
@@ -229,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.prog = "saviour blocks list"
     listing.add_argument("library", nargs="?", default=str(DEFAULT_LIBRARY),
                          help="library folder (default: the shipped one)")
+    _add_weights(listing)
 
     demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
         saviour demo
@@ -241,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION,
                       help="camouflage block side as a fraction of the chicken's box (default: %(default)s)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    _add_weights(demo)
     _add_config(demo, "configs/demo.yaml")
     demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
     demo.add_argument("--fgsm-eps", type=_fraction, default=32 / 255,
@@ -263,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=_at_least(1), default=2, help="batches detected and defended at once, on threads (default: 2)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
-    batch.add_argument("--weights", default="hunter", help="'hunter' (shipped) or a checkpoint file")
+    _add_weights(batch)
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
     _add_config(batch, "configs/batch.yaml")
     _add_device(batch)
@@ -283,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
+    _add_weights(gif)
     _add_device(gif)
 
     live = _subcommand(sub, "live", "the defended view of a camera, screen, stream, video or the farm world, live", """
@@ -312,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also send the defended frames to a virtual camera (needs the virtualcam extra)")
     live.add_argument("--workers", type=_at_least(1), default=2,
                       help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
+    _add_weights(live)
     _add_config(live, "configs/webcam.yaml")
     _add_device(live)
 

@@ -17,7 +17,6 @@ from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
-from engine.models.hunter import HUNTER_INPUT_SIZE
 from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
@@ -35,11 +34,24 @@ BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measure
 PATCH_WORKERS = min(4, os.cpu_count() or 1)   # threads cutting training patches
 
 
+def load_hunter(weights: str, device) -> tuple[torch.nn.Module, str]:
+    """The hunter ('hunter' for the shipped one, or a checkpoint file) and the SHA-256 of its weights
+    file, which a block library records for the weights its blocks were made for."""
+    hunter = load_classifier(weights, device=device)
+    if not hasattr(hunter, "dense_logits"):
+        raise SaviourError(f"{weights}: is not a hunter-style classifier (no dense detection)")
+    return hunter, file_sha256(shipped_weights("hunter") if weights == "hunter" else Path(weights))
+
+
+def load_library(folder: str | None, hunter, hunter_sha256: str) -> BlockLibrary:
+    """The block library at `folder` (default: the shipped one), checked against the hunter's classes;
+    warns when its blocks were made for other weights."""
+    return BlockLibrary.load(folder or DEFAULT_LIBRARY, hunter.labels, hunter.input_size, hunter_sha256)
+
+
 def make_detector(args: argparse.Namespace) -> HunterDetector:
     """The detector the flags describe; checks every setting before any output is opened."""
-    classifier = load_classifier(args.weights, device=resolve_device(args.device))
-    if not hasattr(classifier, "dense_logits"):
-        raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
+    classifier, _ = load_hunter(args.weights, resolve_device(args.device))
     return HunterDetector(classifier, scales=args.scales, stride=args.stride, threshold=args.threshold)
 
 
@@ -80,7 +92,12 @@ def train_hunter(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     detector = make_detector(args)
-    patches, labels = world_patches(ACCURACY_SEEDS, seed=2, workers=PATCH_WORKERS)
+    missing = [name for name in HUNTER_LABELS if name not in detector.labels]
+    if missing:
+        raise SaviourError(f"{args.weights}: has no class {', '.join(missing)} (it has {', '.join(detector.labels)}); "
+                           f"evaluate scores the farm world's {', '.join(HUNTER_LABELS)}")
+    patches, world_labels = world_patches(ACCURACY_SEEDS, seed=2, workers=PATCH_WORKERS)
+    labels = np.array([detector.labels.index(name) for name in HUNTER_LABELS])[world_labels]
     result = accuracy(detector.classifier, patches, labels)
     print(f"patch accuracy on world seeds {ACCURACY_SEEDS.start}-{ACCURACY_SEEDS.stop - 1}: "
           f"{_accuracy_line(result, detector.labels)}")
@@ -101,9 +118,8 @@ def _accuracy_line(result: dict, labels) -> str:
 def demo(args: argparse.Namespace) -> None:
     if not 0 < args.fgsm_eps <= 1:
         raise SaviourError(f"--fgsm-eps must be in (0, 1], e.g. 32/255, got {args.fgsm_eps}")
-    hunter = load_classifier("hunter", device=resolve_device(args.device))
-    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
-                                file_sha256(shipped_weights("hunter")))
+    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
+    library = load_library(args.library, hunter, hunter_sha256)
     summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
                        heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube, seed=args.seed)
     shares = summary["targets_real_chicken"]
@@ -118,12 +134,8 @@ def demo(args: argparse.Namespace) -> None:
 def batch(args: argparse.Namespace) -> int:
     from realtime.batch import run_batch
 
-    hunter = load_classifier(args.weights, device=resolve_device(args.device))
-    if not hasattr(hunter, "dense_logits"):
-        raise SaviourError(f"{args.weights}: is not a hunter-style classifier (no dense detection)")
-    weights_file = shipped_weights("hunter") if args.weights == "hunter" else Path(args.weights)
-    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
-                                file_sha256(weights_file))
+    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
+    library = load_library(args.library, hunter, hunter_sha256)
     heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
     pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction, heatmap=heatmap)
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -149,9 +161,8 @@ def gif(args: argparse.Namespace) -> None:
         if not ok:
             raise SaviourError(message)
     out = prepare_output(args.out)
-    hunter = load_classifier("hunter", device=resolve_device(args.device))
-    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
-                                file_sha256(shipped_weights("hunter")))
+    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
+    library = load_library(args.library, hunter, hunter_sha256)
     pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction)
     frames, fps = defended_frames(pipeline, args.input, args.start, args.duration, args.fps, seed=args.seed)
     path, fps, width = write_sized_gif(frames, out, fps, args.width, args.max_size)
@@ -168,9 +179,8 @@ def live(args: argparse.Namespace) -> None:
     if args.record:
         prepare_output(args.record)
     device = resolve_device(args.device)
-    hunter = load_classifier("hunter", device=device)
-    library = BlockLibrary.load(args.library or DEFAULT_LIBRARY, hunter.labels, hunter.input_size,
-                                file_sha256(shipped_weights("hunter")))
+    hunter, hunter_sha256 = load_hunter(args.weights, device)
+    library = load_library(args.library, hunter, hunter_sha256)
     frames = args.max_frames if args.source != "world" else (args.max_frames or 10 ** 9)
     source = open_source(args.source, frames=frames, seed=args.seed, retries=args.retries)
     if camera is not None:
@@ -215,7 +225,7 @@ def _camouflage_scenes(model, args: argparse.Namespace):
 
 
 def blocks_generate(args: argparse.Namespace) -> None:
-    model = load_classifier("hunter", device=resolve_device(args.device))
+    model, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     for p in model.parameters():
         p.requires_grad_(False)
     target = args.target or DEFAULT_TARGET[args.purpose]
@@ -224,9 +234,8 @@ def blocks_generate(args: argparse.Namespace) -> None:
         raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
     out = Path(args.out)
     existing = out.is_dir() and any(out.iterdir())
-    hunter_sha256 = file_sha256(shipped_weights("hunter"))
-    library = BlockLibrary.load(out, model.labels, model.input_size, hunter_sha256) if existing else BlockLibrary([])
-    background = model.labels.index(PURPOSES[args.purpose])
+    library = load_library(out, model, hunter_sha256) if existing else BlockLibrary([])
+    background = HUNTER_LABELS.index(PURPOSES[args.purpose])   # a world class: picks the windows to paste on
     device = next(model.parameters()).device
     train_x, train_y = world_patches(BLOCK_SEEDS, frames_per_world=6, seed=args.seed)
     test_x, test_y = world_patches(BLOCK_TEST_SEEDS, frames_per_world=6, seed=args.seed + 1)
@@ -253,13 +262,14 @@ def blocks_generate(args: argparse.Namespace) -> None:
 
 
 def blocks_list(args: argparse.Namespace) -> None:
-    shipped = file_sha256(shipped_weights("hunter"))
-    library = BlockLibrary.load(args.library, HUNTER_LABELS, HUNTER_INPUT_SIZE, shipped)
+    hunter, hunter_sha256 = load_hunter(args.weights, "cpu")
+    library = load_library(args.library, hunter, hunter_sha256)
+    these = "the shipped hunter" if args.weights == "hunter" else args.weights
     print(f"library {args.library}: {len(library)} block(s)")
     print(f"{'file':<32}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
           f"{'on chickens':>13}  made for")
     for b in library.blocks:
         scene = "" if b.scene_success_rate is None else f"{b.scene_success_rate:.1%}"
-        hunter = "the shipped hunter" if b.hunter_sha256 == shipped else f"other weights ({b.hunter_sha256[:12]}...)"
+        made_for = these if b.hunter_sha256 == hunter_sha256 else f"other weights ({b.hunter_sha256[:12]}...)"
         print(f"{b.file:<32}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
-              f"{b.success_rate:>9.1%}{scene:>13}  {hunter}")
+              f"{b.success_rate:>9.1%}{scene:>13}  {made_for}")

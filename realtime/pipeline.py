@@ -79,8 +79,11 @@ class DefendedPipeline:
         self.fgsm_eps, self.cube = fgsm_eps, cube
         camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
         ghosts = library.of_purpose("ghost-chicken")
-        if not camouflage or not ghosts:
-            raise SaviourError(f"the block library needs a camouflage-{camouflage_target} and a ghost-chicken block")
+        missing = ([f"--purpose camouflage --target {camouflage_target}"] if not camouflage else []) + \
+            (["--purpose ghost-chicken"] if not ghosts else [])
+        if missing:
+            raise SaviourError("the block library lacks the blocks of " + " and of ".join(
+                f"`saviour blocks generate {m} --out LIBRARY`" for m in missing))
         self.camouflage = block_bgr(camouflage[0].pixels)
         self.control = shuffled(self.camouflage)
         self.occlusion = np.full_like(self.camouflage, round(GREY * 255))

@@ -147,3 +147,31 @@ def test_generate_sweep_adds_a_block_and_its_plot(tmp_path, capsys):
     assert (block.purpose, block.target, block.method) == ("panda-decoy", "panda", "sweep")
     assert block.params["eps_lower"] == pytest.approx(-64 / 255)
     assert (out / "sweep-panda-decoy-panda.png").exists()
+
+
+def test_a_library_for_your_own_hunter_is_made_listed_and_used_with_its_weights(tmp_path, capsys, random_hunter):
+    from engine.models import save_checkpoint
+
+    weights, out = tmp_path / "mine.pt", tmp_path / "lib"
+    digest = save_checkpoint(random_hunter, "hunter", weights)
+    for purpose in ("camouflage", "ghost-chicken"):
+        assert main(["blocks", "generate", "--weights", str(weights), "--purpose", purpose, "--method", "sweep",
+                     "--steps", "4", "--out", str(out), "--device", "cpu"]) == 0
+    assert {b.hunter_sha256 for b in load(out, sha=digest).blocks} == {digest}
+    capsys.readouterr()
+    assert main(["blocks", "list", str(out), "--weights", str(weights)]) == 0
+    listed = capsys.readouterr()
+    assert listed.out.count(f"  {weights}\n") == 2 and listed.err == ""
+    assert main(["live", "--weights", str(weights), "--library", str(out), "--no-window", "--max-frames", "2",
+                 "--device", "cpu"]) == 0
+    assert "made for other hunter weights" not in capsys.readouterr().err
+
+
+def test_a_library_without_the_pipelines_blocks_says_how_to_make_them(tmp_path):
+    from realtime.pipeline import DefendedPipeline
+    from engine.detect import HunterDetector
+
+    library = load(DEFAULT_LIBRARY)
+    library.blocks = library.of_purpose("camouflage")
+    with pytest.raises(SaviourError, match="saviour blocks generate --purpose ghost-chicken --out LIBRARY"):
+        DefendedPipeline(HunterDetector(load_classifier("hunter", device="cpu")), library, "camouflage")
