@@ -307,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--source", default="world",
                       help="world, a camera index, screen[:x,y,w,h], a stream URL, a video, a folder or glob of images")
     live.add_argument("--no-window", action="store_true", help="run headless (no window, no keys)")
+    live.add_argument("--fast", action="store_true",
+                      help="in a window, run a video, images or the farm world as fast as the pipeline goes "
+                           "instead of at their own frame rate")
     live.add_argument("--max-frames", type=_at_least(1), default=None, help="stop after this many frames")
     live.add_argument("--record", default=None, help="record the whole run to this MP4 (and a GIF beside it)")
     live.add_argument("--out-dir", default="out/live", help="where snapshots and r-key recordings go (default: out/live)")

@@ -170,7 +170,7 @@ def gif(args: argparse.Namespace) -> None:
 
 
 def live(args: argparse.Namespace) -> None:
-    from realtime.live import LiveApp, LiveState, check_display
+    from realtime.live import LiveApp, LiveState, check_display, playback_pace
     from realtime.virtualcam import VirtualCamera
 
     if not args.no_window:
@@ -188,7 +188,7 @@ def live(args: argparse.Namespace) -> None:
     state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
     app = LiveApp(HunterDetector(hunter), library, source, str(device), args.fraction, window=not args.no_window,
                   out_dir=args.out_dir, state=state, workers=args.workers,
-                  virtual_camera=camera)
+                  virtual_camera=camera, pace=playback_pace(source, not args.no_window, args.fast))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(max_frames=args.max_frames, record=args.record)

@@ -23,6 +23,7 @@ from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
+from realtime.sources import LiveSource
 from realtime.video import Mp4Writer
 from realtime.workers import InOrder, threads_per_worker
 
@@ -118,13 +119,15 @@ class LiveApp:
 
     `workers` frames are detected and defended at once on worker threads (two raise the frame rate
     of a 2-core CPU by about a third, for about one frame of extra latency); the heatmap, drawing,
-    window and recording follow in frame order on the calling thread.
+    window and recording follow in frame order on the calling thread. With `pace`, frames are shown
+    at most that many per second, so a video file or the farm world plays at its own speed.
     """
 
     def __init__(self, detector, library, source, device_name: str, fraction: float = DEFAULT_FRACTION, window: bool = True,
                  out_dir: str | Path = "out/live", state: LiveState | None = None, workers: int = 2,
-                 virtual_camera=None):
+                 virtual_camera=None, pace: float | None = None):
         self.detector, self.library, self.source, self.workers = detector, library, source, workers
+        self.pace = pace
         self.virtual_camera = virtual_camera   # a realtime.virtualcam.VirtualCamera, or None
         self.device_name, self.fraction, self.window = device_name, fraction, window
         self.out_dir, self.state = Path(out_dir), state or LiveState()
@@ -190,8 +193,9 @@ class LiveApp:
             result.heatmap = self.heat(result.defended)
             result.timings["heatmap"] = (time.perf_counter() - start) * 1000
         shown = self.compose(result)
+        self.latency_ms = (time.perf_counter() - submitted) * 1000
+        self._wait_for_due_time()
         now = time.perf_counter()
-        self.latency_ms = (now - submitted) * 1000
         interval = now - self.last_shown if self.last_shown is not None else self.latency_ms / 1000
         self.fps = 1 / interval if self.frames == 0 else 0.9 * self.fps + 0.1 / interval
         self.last_shown = now
@@ -206,6 +210,14 @@ class LiveApp:
         self.frames += 1
         self.trimmer.tick()
         return shown
+
+    def _wait_for_due_time(self) -> None:
+        """With `pace`, wait until one frame interval after the previous frame was shown. A late frame
+        is shown at once and starts the next interval, so a slow stretch or a pause is not caught up."""
+        if self.pace and self.last_shown is not None:
+            delay = self.last_shown + 1 / self.pace - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
 
     def compose(self, result: FrameResult) -> np.ndarray:
         defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
@@ -247,6 +259,13 @@ class LiveApp:
             else:
                 self.saved += self.recorder.close()
                 self.recorder = None
+
+
+def playback_pace(source, window: bool, fast: bool) -> float | None:
+    """The frame rate to show a run at: a video's, images' or the farm world's own in a window, so
+    they play at their speed; None (as fast as it goes) headless, with `fast`, or for a camera, a
+    stream or the screen, which deliver in real time already."""
+    return None if not window or fast or isinstance(source, LiveSource) else source.fps
 
 
 def _detect_and_defend(pipeline: DefendedPipeline, frame: np.ndarray, submitted: float) -> tuple[FrameResult, float]:

@@ -44,6 +44,24 @@ def test_headless_run_records_mp4_and_gif(tmp_path, capsys):
     assert "12 frames" in capsys.readouterr().out
 
 
+def test_files_and_the_world_play_at_their_own_rate_in_a_window():
+    from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+    from engine.detect import HunterDetector
+    from engine.models import load_classifier
+    from realtime.live import LiveApp, playback_pace
+    from realtime.sources import WorldSource
+
+    world = WorldSource(seed=0, frames=8)
+    assert playback_pace(world, window=True, fast=False) == world.fps
+    assert playback_pace(world, window=False, fast=False) is None and playback_pace(world, True, True) is None
+    detector = HunterDetector(load_classifier("hunter", device="cpu"))
+    library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, 25)
+    app = LiveApp(detector, library, world, "cpu", window=False, workers=1, pace=10.0)
+    start = time.perf_counter()
+    app.run()
+    assert app.frames == 8 and time.perf_counter() - start >= 7 / 10   # headless unpaced: about 0.2 s
+
+
 def test_live_bad_source(tmp_path, capsys):
     assert main(["live", "--no-window", "--source", str(tmp_path / "none.mp4")]) == 2
     assert "no such video file" in capsys.readouterr().err
