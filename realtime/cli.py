@@ -107,17 +107,18 @@ def _subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.A
     return parser
 
 
+def _add_fraction(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION,
+                        help="block side / chicken box side (default: %(default)s)")
+
+
 def _add_config(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("--config", default=None, help=f"YAML file of settings, e.g. {example}")
     parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                         help="override one setting (repeatable), e.g. --set fraction=0.6")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="saviour", description="Save the chickens: a hunter network, its detector and the farm world.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_detect(sub) -> None:
     detect = _subcommand(sub, "detect", "write the hunter's view of a video or of the farm world", """
         saviour detect --source world --out out/detect.mp4
         saviour detect --source clip.mp4 --out out/clip_hunter.mp4 --threshold 0.95
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_detector(detect)
 
+
+def _add_train_hunter(sub) -> None:
     train = _subcommand(sub, "train-hunter", "train the hunter on farm-world patches or on your own patches", """
         saviour train-hunter --out hunter.pt
         saviour train-hunter --patches my_patches/ --out my_hunter.pt --epochs 30
@@ -143,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
 
+
+def _add_train_farm(sub) -> None:
     farm = _subcommand(sub, "train-farm", "train the farm classifier (96x96 world crops) that explanations are judged on", """
         saviour train-farm --out farm.pt
         saviour train-farm --out farm.pt --worlds 50 --epochs 4
@@ -153,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     farm.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(farm)
 
+
+def _add_explain(sub) -> None:
     explain = _subcommand(sub, "explain", "explain a classifier with RISE and Captum methods; score and compare the maps", """
         saviour explain                                  # 200 crops of an unseen farm world, farm classifier
                                                          # (RISE's 4000 masks: about 9 s a crop on 2 CPU cores)
@@ -172,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
     _add_device(explain)
 
+
+def _add_attack_explanation(sub) -> None:
     attack = _subcommand(sub, "attack-explanation",
                          "move a classifier's explanation without changing its prediction (Dombrowski et al.)", """
         saviour attack-explanation                          # 20 farm-world crops, saliency, heat moved off the animal
@@ -192,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--out", default="out/attack", help="folder for report.md, report.json, figure.png")
     _add_device(attack)
 
+
+def _add_evaluate(sub) -> None:
     evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
         saviour evaluate
         saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
@@ -200,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--frames", type=_at_least(1), default=300, help="frames to evaluate (default: 300)")
     _add_detector(evaluate)
 
+
+def _add_blocks(sub) -> None:
     blocks = sub.add_parser("blocks", help="make and inspect adversarial block libraries",
                             description="Make and inspect adversarial block libraries.")
     blocks_sub = blocks.add_subparsers(dest="blocks_command", metavar="ACTION", required=True)
@@ -237,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="library folder (default: the shipped one)")
     _add_weights(listing)
 
+
+def _add_demo(sub) -> None:
     demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
         saviour demo
         saviour demo --frames 150 --fraction 0.6 --out out/
@@ -257,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
     _add_device(demo)
 
+
+def _add_batch(sub) -> None:
     batch = _subcommand(sub, "batch", "run the defended pipeline over video files: annotated MP4, JSONL log, summaries", """
         saviour batch clips/ --out out/batch
         saviour batch 'footage/**/*.mp4' extra.mov --out out/batch --mode decoys --batch-size 16
@@ -266,9 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", default="out/batch",
                        help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    batch.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
+    _add_fraction(batch)
     batch.add_argument("--batch-size", type=_at_least(1), default=8, help="frames per detector pass (default: 8)")
-    batch.add_argument("--workers", type=_at_least(1), default=2, help="batches detected and defended at once, on threads (default: 2)")
+    batch.add_argument("--workers", type=_at_least(1), default=2,
+                       help="batches detected and defended at once, on threads (default: 2)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     _add_weights(batch)
@@ -276,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(batch, "configs/batch.yaml")
     _add_device(batch)
 
+
+def _add_gif(sub) -> None:
     gif = _subcommand(sub, "gif", "a stretch of a video or of the farm world as a looping GIF of the defended view", """
         saviour gif world --duration 5 --out out/world.gif
         saviour gif clip.mp4 --start 12 --duration 4 --fps 10 --width 400 --max-size 2 --out clip.gif
@@ -288,12 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("--width", type=int, default=480, help="GIF width in pixels (default: 480)")
     gif.add_argument("--max-size", type=float, default=None, help="MB; lower fps and width until it fits")
     gif.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
-    gif.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
+    _add_fraction(gif)
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_weights(gif)
     _add_device(gif)
 
+
+def _add_live(sub) -> None:
     live = _subcommand(sub, "live", "the defended view of a camera, screen, stream, video or the farm world, live", """
         saviour live                                   # the farm world in a window
         saviour live --source 0 --heatmap rise         # webcam 0
@@ -316,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--no-blocks", action="store_true", help="start with the blocks off")
     live.add_argument("--decoys", action="store_true", help="start with the decoys on")
     live.add_argument("--heatmap", default="none", choices=HEATMAPS, help="start with the heatmap (default: none)")
-    live.add_argument("--fraction", type=_block_fraction, default=DEFAULT_FRACTION, help="block side / chicken box side (default: %(default)s)")
+    _add_fraction(live)
     live.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     live.add_argument("--retries", type=_at_least(0), default=3, help="reopen a camera or stream that stops, this often")
     live.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
@@ -328,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(live, "configs/webcam.yaml")
     _add_device(live)
 
+
+def _add_bench(sub) -> None:
     bench = _subcommand(sub, "bench", "benchmark the world, the detector, the defended pipeline and RISE", """
         saviour bench
         saviour bench --frames 100 --rise-n 1000 --device cpu
@@ -341,6 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--blocks", action="store_true",
                        help="also time making the default block library with `saviour blocks generate` (minutes)")
     _add_device(bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saviour", description="Save the chickens: a hunter network, its detector and the farm world.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    for add in (_add_detect, _add_train_hunter, _add_train_farm, _add_explain,
+                _add_attack_explanation, _add_evaluate, _add_blocks, _add_demo,
+                _add_batch, _add_gif, _add_live, _add_bench):
+        add(sub)
     return parser
 
 
