@@ -29,16 +29,20 @@ from realtime.workers import InOrder, threads_per_worker
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
-def expand_inputs(specs: list[str]) -> list[Path]:
+def expand_inputs(specs: list[str], out: Path | None = None) -> list[Path]:
     """Files as given, folders as their video files (sorted), globs as their matches; order kept, no repeats.
-    A folder or glob that holds no video is kept as given, so it is reported as failed."""
+    A glob's matches under `out` are left out: they are this batch's own outputs (`clips/**/*.mp4`
+    with `--out clips/out`). A folder or glob that holds no video is kept as given, so it is
+    reported as failed."""
+    outputs = out.resolve() if out is not None else None
     found: list[Path] = []
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
             found += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) or [path]
         elif any(c in spec for c in "*?[") and not path.exists():
-            found += [Path(p) for p in sorted(glob.glob(spec, recursive=True))] or [path]
+            matches = [Path(p) for p in sorted(glob.glob(spec, recursive=True))]
+            found += [p for p in matches if outputs is None or not p.resolve().is_relative_to(outputs)] or [path]
         else:
             found.append(path)
     return list(dict.fromkeys(found))
@@ -139,7 +143,7 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
               force: bool = False, workers: int = 2) -> BatchReport:
     """Every input in turn; a failing input is recorded and the batch goes on."""
     report = BatchReport()
-    paths = expand_inputs(inputs)
+    paths = expand_inputs(inputs, out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

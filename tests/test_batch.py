@@ -62,6 +62,19 @@ def test_batch_skips_finished_inputs_unless_forced(tmp_path, clip, capsys):
     assert json.loads((out / "batch_summary.json").read_text())["done"] == [str(clip)]
 
 
+def test_a_recursive_glob_does_not_take_the_batchs_own_outputs_as_inputs(tmp_path, clip):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "farm.mp4").write_bytes(clip.read_bytes())
+    out = clips / "out"
+    argv = ["batch", str(clips / "**" / "*.mp4"), "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 0 and (out / "farm" / "annotated.mp4").exists()
+    assert main(argv) == 0
+    summary = json.loads((out / "batch_summary.json").read_text())
+    assert (summary["done"], summary["skipped"]) == ([], [str(clips / "farm.mp4")])
+    assert not (out / "annotated").exists()
+
+
 def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch):
     from realtime import batch
 
