@@ -56,6 +56,7 @@ def make_detector(args: argparse.Namespace) -> HunterDetector:
 
 
 def detect(args: argparse.Namespace) -> None:
+    prepare_output(args.out, ".mp4")
     detector = make_detector(args)
     source = open_source(args.source, frames=args.frames, seed=args.seed)
     with Mp4Writer(args.out, fps=source.fps) as video:
@@ -160,7 +161,7 @@ def gif(args: argparse.Namespace) -> None:
     for ok, message in checks:
         if not ok:
             raise SaviourError(message)
-    out = prepare_output(args.out)
+    out = prepare_output(args.out, ".gif")
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
     pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction)
@@ -177,7 +178,7 @@ def live(args: argparse.Namespace) -> None:
         check_display()   # before anything is loaded or opened
     camera = VirtualCamera(fps=30.0) if args.virtual_camera else None   # fails early when pyvirtualcam is missing
     if args.record:
-        prepare_output(args.record)
+        prepare_output(args.record, ".mp4")
     device = resolve_device(args.device)
     hunter, hunter_sha256 = load_hunter(args.weights, device)
     library = load_library(args.library, hunter, hunter_sha256)

@@ -14,7 +14,7 @@ from realtime.video import prepare_output
 def write_gif(frames: list[np.ndarray], path: str | Path, fps: float, width: int | None = None,
               colours: int = 64) -> Path:
     """Write BGR frames as a looping GIF (one adaptive palette per frame), under a temporary name first."""
-    path = prepare_output(path)
+    path = prepare_output(path, ".gif")
     images = []
     for frame in frames:
         if width is not None and frame.shape[1] != width:

@@ -15,11 +15,14 @@ import numpy as np
 from engine.errors import SaviourError
 
 
-def prepare_output(path: str | Path) -> Path:
-    """Create the output's folder if needed and check it can be written; raise SaviourError if not."""
+def prepare_output(path: str | Path, suffix: str | None = None) -> Path:
+    """Create the output's folder if needed and check it can be written, and that its name ends in
+    `suffix` when one is given (an MP4 named .gif would mislead); raise SaviourError if not."""
     path = Path(path)
     if path.is_dir():
-        raise SaviourError(f"{path}: is a folder; give a file name such as {path / 'out.mp4'}")
+        raise SaviourError(f"{path}: is a folder; give a file name such as {path / ('out' + (suffix or '.mp4'))}")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise SaviourError(f"{path}: this output is written as {suffix}; name it {path.with_suffix(suffix).name}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.with_name(f".{path.name}.probe")
@@ -41,7 +44,7 @@ class Mp4Writer:
     """
 
     def __init__(self, path: str | Path, fps: float = 30.0, crf: int = 23):
-        self.path = prepare_output(path)
+        self.path = prepare_output(path, ".mp4")
         self.fps, self.crf = fps, crf
         self._tmp = self.path.with_name(f".{self.path.name}.part")
         self._container = self._stream = None

@@ -109,6 +109,16 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, extra, 
     assert not out.exists() and not list(tmp_path.rglob("*.part"))
 
 
+@pytest.mark.parametrize("argv, name, expected", [
+    (["detect", "--frames", "2", "--out"], "view.gif", "this output is written as .mp4; name it view.mp4"),
+    (["live", "--no-window", "--max-frames", "2", "--record"], "run.gif", "written as .mp4; name it run.mp4"),
+    (["gif", "world", "--duration", "0.2", "--out"], "clip.mp4", "written as .gif; name it clip.gif"),
+])
+def test_an_output_named_for_another_format_is_refused(tmp_path, capsys, argv, name, expected):
+    code, _, err = run(capsys, *argv, str(tmp_path / name), "--device", "cpu")
+    assert code == 2 and expected in err and not list(tmp_path.iterdir())
+
+
 def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
