@@ -79,11 +79,13 @@ class DefendedPipeline:
         self.fgsm_eps, self.cube = fgsm_eps, cube
         camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
         ghosts = library.of_purpose("ghost-chicken")
-        missing = ([f"--purpose camouflage --target {camouflage_target}"] if not camouflage else []) + \
-            (["--purpose ghost-chicken"] if not ghosts else [])
+        missing = ([(f"camouflage block for {camouflage_target}", f"camouflage --target {camouflage_target}")]
+                   if not camouflage else []) + ([("ghost-chicken block", "ghost-chicken")] if not ghosts else [])
         if missing:
-            raise SaviourError("the block library lacks the blocks of " + " and of ".join(
-                f"`saviour blocks generate {m} --out LIBRARY`" for m in missing))
+            raise SaviourError(f"the block library has no {' and no '.join(what for what, _ in missing)}; "
+                               f"add {'it' if len(missing) == 1 else 'them'} with "
+                               + " and ".join(f"`saviour blocks generate --purpose {how} --out LIBRARY`"
+                                              for _, how in missing))
         self.camouflage = block_bgr(camouflage[0].pixels)
         self.control = shuffled(self.camouflage)
         self.occlusion = np.full_like(self.camouflage, round(GREY * 255))
