@@ -24,7 +24,7 @@ from realtime.memory import HeapTrimmer
 from realtime.overlay import blend_heatmap, hunter_view, put_label
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.sources import LiveSource
-from realtime.video import Mp4Writer
+from realtime.video import Mp4Writer, prepare_output
 from realtime.workers import InOrder, threads_per_worker
 
 WINDOW = "saviour live"
@@ -246,19 +246,24 @@ class LiveApp:
         if key < 0:
             return
         action = handle_key(self.state, key & 0xFF)
-        if action == "snapshot":
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.snapshots += 1
-            path = self.out_dir / f"snapshot-{self.snapshots:03d}.png"
-            cv2.imwrite(str(path), shown)
-            self.saved.append(path)
-        elif action == "record":
-            if self.recorder is None:
+        try:
+            if action == "snapshot":
+                self._snapshot(shown)
+            elif action == "record" and self.recorder is None:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 self.recorder = Recorder(self.out_dir / f"recording-{stamp}.mp4", self.source.fps)
-            else:
-                self.saved += self.recorder.close()
-                self.recorder = None
+            elif action == "record":
+                recorder, self.recorder = self.recorder, None
+                self.saved += recorder.close()
+        except (OSError, SaviourError) as error:   # a key should not end the run: say so and go on
+            print(f"saviour: warning: {error}", file=sys.stderr)
+
+    def _snapshot(self, shown: np.ndarray) -> None:
+        path = prepare_output(self.out_dir / f"snapshot-{self.snapshots + 1:03d}.png", ".png")
+        if not cv2.imwrite(str(path), shown):
+            raise SaviourError(f"{path}: could not write the snapshot")
+        self.snapshots += 1
+        self.saved.append(path)
 
 
 def playback_pace(source, window: bool, fast: bool) -> float | None:

@@ -62,6 +62,26 @@ def test_files_and_the_world_play_at_their_own_rate_in_a_window():
     assert app.frames == 8 and time.perf_counter() - start >= 7 / 10   # headless unpaced: about 0.2 s
 
 
+def test_a_snapshot_or_recording_that_cannot_be_written_warns_and_the_run_goes_on(tmp_path, capsys):
+    from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+    from engine.detect import HunterDetector
+    from engine.models import load_classifier
+    from realtime.live import LiveApp
+    from realtime.sources import WorldSource
+    from realtime.world import FarmWorld
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    detector = HunterDetector(load_classifier("hunter", device="cpu"))
+    library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, 25)
+    app = LiveApp(detector, library, WorldSource(seed=0, frames=2), "cpu", window=False, out_dir=blocker / "live")
+    shown = app.step(FarmWorld(seed=0).render(0)[0])
+    app._keys(ord("s"), shown)
+    app._keys(ord("r"), shown)
+    assert app.saved == [] and app.recorder is None
+    assert capsys.readouterr().err.count("saviour: warning: ") == 2
+
+
 def test_live_bad_source(tmp_path, capsys):
     assert main(["live", "--no-window", "--source", str(tmp_path / "none.mp4")]) == 2
     assert "no such video file" in capsys.readouterr().err
