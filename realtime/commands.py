@@ -25,7 +25,7 @@ from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches, world_scenes
 from realtime.pipeline import DefendedPipeline
 from realtime.sources import open_source
-from realtime.video import Mp4Writer, prepare_output
+from realtime.video import Mp4Writer, prepare_folder, prepare_output
 
 VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
@@ -233,8 +233,8 @@ def blocks_generate(args: argparse.Namespace) -> None:
     check_target(args.purpose, target, model.labels)
     if not -1 <= args.eps < 0:
         raise SaviourError(f"--eps must be in [-1, 0), got {args.eps}")
-    out = Path(args.out)
-    existing = out.is_dir() and any(out.iterdir())
+    out = prepare_folder(args.out)   # before the optimisation, so a bad --out does not waste it
+    existing = any(out.iterdir())
     library = load_library(out, model, hunter_sha256) if existing else BlockLibrary([])
     background = HUNTER_LABELS.index(PURPOSES[args.purpose])   # a world class: picks the windows to paste on
     device = next(model.parameters()).device
@@ -243,7 +243,6 @@ def blocks_generate(args: argparse.Namespace) -> None:
     backgrounds = bgr_to_tensor(train_x[train_y == background], device)
     held_out = bgr_to_tensor(test_x[test_y == background], device)
     scenes = _camouflage_scenes(model, args) if args.purpose == "camouflage" and args.method == "eot" else None
-    out.mkdir(parents=True, exist_ok=True)
     plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
     total = args.steps + (args.scene_steps if scenes else 0) if args.method == "eot" else 0
     with tqdm(total=total, desc="optimise", unit="step") as bar:

@@ -21,7 +21,7 @@ from engine.train import accuracy, fit
 from realtime.attack_report import attack_samples, markdown_summary, write_attack_report
 from realtime.crops import world_crops
 from realtime.explain_report import Sample, explain_samples, markdown_table, write_report
-from realtime.video import prepare_output
+from realtime.video import prepare_folder, prepare_output
 
 FARM_TRAIN_SEEDS = range(200, 300)
 FARM_VALIDATION_SEEDS = range(6000, 6010)
@@ -58,6 +58,7 @@ def explain(args: argparse.Namespace) -> None:
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
     target = class_index(model, args.target)
     samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
+    prepare_folder(args.out)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device)
     settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
@@ -139,6 +140,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
     target = class_index(model, args.target)
     samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]
+    prepare_folder(args.out)
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
         rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)
     context = {"weights": args.weights, "method": args.method, "eps": f"{args.eps * 255:.1f}/255",

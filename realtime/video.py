@@ -33,6 +33,22 @@ def prepare_output(path: str | Path, suffix: str | None = None) -> Path:
     return path
 
 
+def prepare_folder(path: str | Path) -> Path:
+    """Create an output folder if needed and check it can be written; raise SaviourError if not.
+    Called before the work, so a bad --out does not waste it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SaviourError(f"{path}: is a file; give a folder for the outputs")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise SaviourError(f"{path}: cannot write output there ({error.strerror or error})") from None
+    return path
+
+
 class Mp4Writer:
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 

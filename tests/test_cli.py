@@ -119,6 +119,19 @@ def test_an_output_named_for_another_format_is_refused(tmp_path, capsys, argv, n
     assert code == 2 and expected in err and not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("argv", [
+    ["explain", "--crops", "1", "--methods", "saliency"],
+    ["attack-explanation", "--crops", "1", "--steps", "1"],
+    ["blocks", "generate", "--method", "sweep", "--steps", "4"],
+])
+def test_an_output_folder_that_is_a_file_stops_before_the_work(tmp_path, capsys, argv):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, out, err = run(capsys, *argv, "--out", str(blocker), "--device", "cpu")
+    assert code == 2 and err.strip() == f"saviour: error: {blocker}: is a file; give a folder for the outputs"
+    assert "wrote" not in out and blocker.read_text() == ""
+
+
 def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
