@@ -23,6 +23,7 @@ from realtime.pipeline import DefendedPipeline
 from realtime.world import FarmWorld
 
 BENCH_SEED = 7
+ROW_WIDTH = 52       # rows are printed as measured, so the longest name (a CUDA soak row) sets it
 LOOP_WINDOWS = 400   # the per-window loop is slow; time this many windows and report the rate
 
 
@@ -158,30 +159,36 @@ def block_rows(device: torch.device) -> list[tuple[str, float, str]]:
 
 def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int = 0,
               blocks: bool = False) -> list[tuple[str, float, str]]:
+    """Measure and print every row; each row is printed as soon as it is measured (a full run takes
+    minutes), and all of them are returned."""
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
-    rows = [("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms")]
+    rows = []
+
+    def report(*measured: tuple[str, float, str]) -> None:
+        for name, value, unit in measured:
+            tqdm.write(f"{name:<{ROW_WIDTH}}  {value:>12.{3 if unit == 'ms' else 1}f}  {unit}")
+        rows.extend(measured)
+
+    tqdm.write(f"{'benchmark':<{ROW_WIDTH}}  {'value':>12}  unit")
+    report(("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms"))
     world = FarmWorld(seed=BENCH_SEED)
     images = [world.render(i)[0] for i in tqdm(range(frames), desc="render", unit="frame", leave=False)]
     for dev in devices:
         detector = HunterDetector(load_classifier("hunter", device=dev))
-        rows.append((f"detector 640x360, batch 1 ({dev.type})", detector_fps(detector, images, 1), "frames/s"))
-        rows.append((f"detector 640x360, batch 16 ({dev.type})", detector_fps(detector, images, 16), "frames/s"))
+        report((f"detector 640x360, batch 1 ({dev.type})", detector_fps(detector, images, 1), "frames/s"),
+               (f"detector 640x360, batch 16 ({dev.type})", detector_fps(detector, images, 16), "frames/s"))
         count, dense, looped = window_rates(detector, images[0])
-        rows.append((f"dense scoring, {count} windows/frame ({dev.type})", dense, "windows/s"))
-        rows.append((f"per-window loop, same windows ({dev.type})", looped, "windows/s"))
-        rows.append((f"dense / per-window ({dev.type})", dense / looped, "x"))
+        report((f"dense scoring, {count} windows/frame ({dev.type})", dense, "windows/s"),
+               (f"per-window loop, same windows ({dev.type})", looped, "windows/s"),
+               (f"dense / per-window ({dev.type})", dense / looped, "x"))
         fps, stages = pipeline_fps(detector, images)
-        rows += [(f"defended pipeline + drawing 640x360 ({dev.type})", fps, "frames/s"),
-                 (f"  clean detection ({dev.type})", stages["detect"], "ms/frame"),
-                 (f"  rescan of the defended frame ({dev.type})", stages["detect_after"], "ms/frame")]
-        rows.append((f"defended pipeline + live RISE heatmap ({dev.type})", pipeline_fps(detector, images, True)[0],
-                     "frames/s"))
-        rows += app_rows(detector, frames, soak)
-    rows += explain_rows(device, rise_n)
+        report((f"defended pipeline + drawing 640x360 ({dev.type})", fps, "frames/s"),
+               (f"  clean detection ({dev.type})", stages["detect"], "ms/frame"),
+               (f"  rescan of the defended frame ({dev.type})", stages["detect_after"], "ms/frame"))
+        report((f"defended pipeline + live RISE heatmap ({dev.type})", pipeline_fps(detector, images, True)[0],
+                "frames/s"))
+        report(*app_rows(detector, frames, soak))
+    report(*explain_rows(device, rise_n))
     if blocks:
-        rows += block_rows(device)
-    width = max(len(name) for name, _, _ in rows)
-    print(f"{'benchmark':<{width}}  {'value':>12}  unit")
-    for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:>12.{3 if unit == 'ms' else 1}f}  {unit}")
+        report(*block_rows(device))
     return rows
