@@ -97,7 +97,8 @@ def evaluate(args: argparse.Namespace) -> None:
     if missing:
         raise SaviourError(f"{args.weights}: has no class {', '.join(missing)} (it has {', '.join(detector.labels)}); "
                            f"evaluate scores the farm world's {', '.join(HUNTER_LABELS)}")
-    patches, world_labels = world_patches(ACCURACY_SEEDS, seed=2, workers=PATCH_WORKERS)
+    with tqdm(total=len(ACCURACY_SEEDS), desc="patches", unit="world", leave=False) as bar:
+        patches, world_labels = world_patches(ACCURACY_SEEDS, seed=2, progress=bar, workers=PATCH_WORKERS)
     labels = np.array([detector.labels.index(name) for name in HUNTER_LABELS])[world_labels]
     result = accuracy(detector.classifier, patches, labels)
     print(f"patch accuracy on world seeds {ACCURACY_SEEDS.start}-{ACCURACY_SEEDS.stop - 1}: "
