@@ -161,6 +161,15 @@ def test_train_hunter_on_an_image_folder(tmp_path, capsys, rng):
     assert load_classifier(out, device="cpu").labels == ("chicken", "pig", "panda", "terrain")
 
 
+def test_train_hunter_on_too_few_images_to_hold_any_out(tmp_path, capsys):
+    for name, grey in [("chicken", 240), ("pig", 100)]:
+        (tmp_path / "patches" / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "patches" / name / "0.png"), np.full((25, 25, 3), grey, np.uint8))
+    code, stdout, _ = run(capsys, "train-hunter", "--patches", str(tmp_path / "patches"), "--epochs", "1",
+                          "--out", str(tmp_path / "few.pt"), "--device", "cpu")
+    assert code == 0 and "none measured, 2 images are too few" in stdout and (tmp_path / "few.pt").exists()
+
+
 def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
     code, _, err = run(capsys, "train-hunter", "--patches", str(tmp_path / "nope"), "--out", str(tmp_path / "h.pt"))
     assert code == 2 and "no such folder" in err and not (tmp_path / "h.pt").exists()
