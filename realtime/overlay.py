@@ -46,7 +46,9 @@ def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, sca
     The outline is the text drawn dark one pixel off in each direction: drawn thicker instead,
     OpenCV 5 uses a bolder, wider face, and the two layers drift apart along the line.
     """
-    x, y = max(origin[0], 0), max(origin[1], 12)
+    (width, _), _ = cv2.getTextSize(text, FONT, scale, 1)
+    x = max(0, min(origin[0], frame.shape[1] - width - 1))   # kept inside the frame, not cut at its edge
+    y = max(origin[1], 12)
     for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         cv2.putText(frame, text, (x + dx, y + dy), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(frame, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)

@@ -10,3 +10,10 @@ def test_label_outline_hugs_its_text():
     light = np.nonzero(frame[..., 0] > 200)[1]
     dark = np.nonzero(frame[..., 0] < 60)[1]
     assert abs(int(dark.max()) - int(light.max())) <= 2 and abs(int(dark.min()) - int(light.min())) <= 2
+
+
+def test_a_label_at_the_right_edge_is_moved_inside_the_frame():
+    frame = np.full((40, 120, 3), 128, np.uint8)
+    put_label(frame, "chicken 1.00", (100, 25), (255, 255, 255))
+    light = np.nonzero(frame[..., 0] > 200)[1]
+    assert light.max() < 119 and light.min() < 100   # the whole text shows, shifted left
