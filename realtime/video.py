@@ -23,13 +23,7 @@ def prepare_output(path: str | Path, suffix: str | None = None) -> Path:
         raise SaviourError(f"{path}: is a folder; give a file name such as {path / ('out' + (suffix or '.mp4'))}")
     if suffix is not None and path.suffix.lower() != suffix:
         raise SaviourError(f"{path}: this output is written as {suffix}; name it {path.with_suffix(suffix).name}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.with_name(f".{path.name}.probe")
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise SaviourError(f"{path.parent}: cannot write output there ({error.strerror or error})") from None
+    _writable_folder(path.parent, probe=f".{path.name}.probe")
     return path
 
 
@@ -39,14 +33,18 @@ def prepare_folder(path: str | Path) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise SaviourError(f"{path}: is a file; give a folder for the outputs")
+    return _writable_folder(path, probe=".probe")
+
+
+def _writable_folder(folder: Path, probe: str) -> Path:
+    """Create `folder` if needed and write and remove an empty file named `probe` in it."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".probe"
-        probe.write_bytes(b"")
-        probe.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / probe).write_bytes(b"")
+        (folder / probe).unlink()
     except OSError as error:
-        raise SaviourError(f"{path}: cannot write output there ({error.strerror or error})") from None
-    return path
+        raise SaviourError(f"{folder}: cannot write output there ({error.strerror or error})") from None
+    return folder
 
 
 class Mp4Writer:
