@@ -16,7 +16,7 @@ from blocks.library import DEFAULT_LIBRARY, PURPOSES, BlockLibrary
 from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
-from engine.models import HUNTER_LABELS, Hunter, file_sha256, load_classifier, save_checkpoint, shipped_weights
+from engine.models import HUNTER_LABELS, Hunter, file_sha256, load_classifier, save_checkpoint, weights_file
 from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
@@ -40,7 +40,7 @@ def load_hunter(weights: str, device) -> tuple[torch.nn.Module, str]:
     hunter = load_classifier(weights, device=device)
     if not hasattr(hunter, "dense_logits"):
         raise SaviourError(f"{weights}: is not a hunter-style classifier (no dense detection)")
-    return hunter, file_sha256(shipped_weights("hunter") if weights == "hunter" else Path(weights))
+    return hunter, file_sha256(weights_file(weights))
 
 
 def load_library(folder: str | None, hunter, hunter_sha256: str) -> BlockLibrary:

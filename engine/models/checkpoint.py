@@ -28,6 +28,12 @@ def shipped_weights(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.pt"
 
 
+def weights_file(name_or_path: str | Path) -> Path:
+    """The file behind a classifier name: a shipped name ("hunter", "farm") or a checkpoint path."""
+    name = str(name_or_path)
+    return shipped_weights(name) if name in ARCHITECTURES else Path(name)
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -55,10 +61,9 @@ def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto
     Raises:
         SaviourError: the file is missing, corrupt, not a checkpoint, or of another architecture.
     """
-    name = str(name_or_path)
-    path = shipped_weights(name) if name in ARCHITECTURES else Path(name)
+    path = weights_file(name_or_path)
     checkpoint = _read(path)
-    if name in ARCHITECTURES:
+    if str(name_or_path) in ARCHITECTURES:
         _verify_shipped(path)
     arch = checkpoint.get("arch", "hunter")
     if arch not in ARCHITECTURES:
