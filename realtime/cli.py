@@ -379,12 +379,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unrecognized(extra: list[str], argv: list[str]) -> str:
+    """argparse's message for arguments it did not expect, with the likely cause when a shell expanded
+    an unquoted `--source` glob into several files."""
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    given_source = any(arg == "--source" or arg.startswith("--source=") for arg in argv)
+    if given_source and all(os.path.exists(arg) for arg in extra):
+        message += ("; --source takes one value: quote a glob so the shell passes it on unexpanded, "
+                    "e.g. --source 'frames/*.png'")
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     # FFmpeg (inside OpenCV) prints its own errors, such as a refused stream connection, beside ours;
     # an environment setting of the user's own still wins
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", QUIET)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(extra, sys.argv[1:] if argv is None else argv))
     try:
         if getattr(args, "config", None) or getattr(args, "set", None):
             config.apply(args.parser, args.config, args.set)

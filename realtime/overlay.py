@@ -37,7 +37,8 @@ def draw_aim(frame: np.ndarray, point: tuple[float, float] | None, label: str = 
     radius = max(6, min(w, h) // 24)
     cv2.line(frame, centre, target, RED, 2, cv2.LINE_AA)
     cv2.circle(frame, target, radius, ORANGE, 2, cv2.LINE_AA)
-    put_label(frame, label, (target[0] + radius + 2, target[1] - radius), YELLOW, scale=0.6)
+    # beside the circle at its middle: level with its top, it ran into the box caption above the target
+    put_label(frame, label, (target[0] + radius + 3, target[1] + 5), YELLOW, scale=0.6)
 
 
 def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, scale: float = 0.4) -> None:

@@ -202,6 +202,25 @@ def test_counts_and_rates_out_of_range_stop_before_any_work(tmp_path, capsys, ar
     assert not out.exists()
 
 
+def test_a_source_glob_the_shell_expanded_gets_a_hint_to_quote_it(tmp_path, capsys):
+    frames = [tmp_path / f"f{i}.png" for i in range(3)]
+    for path in frames:
+        path.write_bytes(b"")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(SystemExit) as exit_:
+        main(["detect", "--source", *map(str, frames), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"unrecognized arguments: {frames[1]} {frames[2]}" in err
+    assert "quote a glob" in err and not out.exists()
+
+
+def test_other_unexpected_arguments_get_no_glob_hint(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["detect", "--source", "world", "stray", "--out", "x.mp4"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "unrecognized arguments: stray" in err and "quote" not in err
+
+
 def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypatch):
     import realtime.cli
     from realtime.bench import block_rows
