@@ -129,7 +129,7 @@ class _Written:
 
 def _write(results: list[FrameResult], mode: str, video, log, written: _Written, progress) -> None:
     for result in results:
-        video.write(side_by_side(result, 0.0, mode, result.heatmap))
+        video.write(side_by_side(result, mode))
         record = frame_record(written.frames, result)
         log.write(json.dumps(record) + "\n")
         written.aimed["before"] += record["aim_before"] is not None

@@ -89,7 +89,7 @@ def pipeline_fps(detector: HunterDetector, frames: list, heatmap: bool = False) 
     start = time.perf_counter()
     for frame in frames:
         result = pipeline(frame)
-        side_by_side(result, 0.0, "camouflage", result.heatmap)
+        side_by_side(result, "camouflage")
         for stage, ms in result.timings.items():
             stages[stage] = stages.get(stage, 0.0) + ms / len(frames)
     return len(frames) / (time.perf_counter() - start), stages

@@ -81,15 +81,19 @@ def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
     return float(np.mean(np.concatenate([v.ravel() for v in values]))) if values else float("nan")
 
 
-def side_by_side(result: FrameResult, fps: float, mode: str, before_heat: np.ndarray | None = None) -> np.ndarray:
-    clean, defended = result.frame, result.defended
-    if before_heat is not None and result.heatmap is not None:
-        clean, defended = blend_heatmap(clean, before_heat), blend_heatmap(defended, result.heatmap)
+def side_by_side(result: FrameResult, mode: str, fps: float | None = None,
+                 before_heat: np.ndarray | None = None) -> np.ndarray:
+    """The hunter's view of the clean frame (left) and of the defended one (right). The defended
+    frame's heatmap, if any, goes on the right only: on the clean frame it would show the defence's
+    heat over undefended chickens. `before_heat`, the clean frame's own map, goes on the left."""
+    clean = result.frame if before_heat is None else blend_heatmap(result.frame, before_heat)
+    defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
     before = hunter_view(clean, result.before, target_point(result.before))
     after = hunter_view(defended, result.after, target_point(result.after))
     put_label(before, "BEFORE", (8, 20), (255, 255, 255), scale=0.55)
     put_label(after, f"AFTER: {mode}", (8, 20), (255, 255, 255), scale=0.55)
-    put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), (255, 255, 255), scale=0.5)
+    if fps is not None:
+        put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), (255, 255, 255), scale=0.5)
     return np.concatenate([before, after], axis=1)
 
 
@@ -130,7 +134,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
             results = {mode: shown if mode == "camouflage" else p(frame, shown.clean_scan)
                        for mode, p in pipelines.items()}
             tally.add(results, animals)
-            panel = side_by_side(shown, 1 / seconds, "camouflage blocks", results["none"].heatmap)
+            panel = side_by_side(shown, "camouflage blocks", 1 / seconds, results["none"].heatmap)
             video.write(panel)
             if i % gif_every == 0:
                 gif_frames.append(panel)

@@ -31,3 +31,39 @@ def test_demo_rejects_a_folder_that_is_not_a_library(tmp_path, capsys):
     (tmp_path / "lib").mkdir()
     assert main(["demo", "--frames", "2", "--library", str(tmp_path / "lib"), "--out", str(tmp_path / "o")]) == 2
     assert "not a block library" in capsys.readouterr().err and not (tmp_path / "o" / "demo.mp4").exists()
+
+
+def _result_with_heat():
+    import numpy as np
+
+    from engine.detections import Detections
+    from realtime.pipeline import FrameResult
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (60, 80, 3), np.uint8)
+    nothing = Detections.empty(("chicken", "pig", "panda", "terrain"))
+    return FrameResult(frame, nothing, frame.copy(), nothing, heatmap=rng.random((20, 27)).astype(np.float32))
+
+
+def test_the_defended_frames_heatmap_is_drawn_on_the_after_panel_only():
+    from realtime.demo import side_by_side
+
+    result = _result_with_heat()
+    panel = side_by_side(result, "camouflage")
+    plain = side_by_side(result.__class__(result.frame, result.before, result.defended, result.after), "camouflage")
+    width = result.frame.shape[1]
+    assert (panel[:, :width] == plain[:, :width]).all()
+    assert (panel[30:, width:] != plain[30:, width:]).any()
+
+
+def test_the_fps_label_is_drawn_only_when_a_rate_is_given():
+    from realtime.demo import side_by_side
+
+    import numpy as np
+
+    result = _result_with_heat()
+    result.frame = result.defended = np.zeros((360, 640, 3), np.uint8)
+    result.heatmap = None
+    with_rate, without = side_by_side(result, "m", fps=30.0), side_by_side(result, "m")
+    corner = (slice(0, 25), slice(result.frame.shape[1] * 2 - 90, None))
+    assert with_rate[corner].any() and not without[corner].any()
