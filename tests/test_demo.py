@@ -1,9 +1,13 @@
 import json
 
 import av
+import numpy as np
 from PIL import Image
 
+from engine.detections import Detections
 from realtime.cli import main
+from realtime.demo import side_by_side
+from realtime.pipeline import FrameResult
 
 
 def test_demo_writes_video_gif_and_summary(tmp_path, capsys):
@@ -33,12 +37,7 @@ def test_demo_rejects_a_folder_that_is_not_a_library(tmp_path, capsys):
     assert "not a block library" in capsys.readouterr().err and not (tmp_path / "o" / "demo.mp4").exists()
 
 
-def _result_with_heat():
-    import numpy as np
-
-    from engine.detections import Detections
-    from realtime.pipeline import FrameResult
-
+def _result_with_heat() -> FrameResult:
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (60, 80, 3), np.uint8)
     nothing = Detections.empty(("chicken", "pig", "panda", "terrain"))
@@ -46,21 +45,15 @@ def _result_with_heat():
 
 
 def test_the_defended_frames_heatmap_is_drawn_on_the_after_panel_only():
-    from realtime.demo import side_by_side
-
     result = _result_with_heat()
     panel = side_by_side(result, "camouflage")
-    plain = side_by_side(result.__class__(result.frame, result.before, result.defended, result.after), "camouflage")
+    plain = side_by_side(FrameResult(result.frame, result.before, result.defended, result.after), "camouflage")
     width = result.frame.shape[1]
     assert (panel[:, :width] == plain[:, :width]).all()
     assert (panel[30:, width:] != plain[30:, width:]).any()
 
 
 def test_the_fps_label_is_drawn_only_when_a_rate_is_given():
-    from realtime.demo import side_by_side
-
-    import numpy as np
-
     result = _result_with_heat()
     result.frame = result.defended = np.zeros((360, 640, 3), np.uint8)
     result.heatmap = None
