@@ -82,6 +82,15 @@ def _score(report, model, x, sample, method, saliency, rise_map) -> None:
             report.add(method, f"{metric}_vs_rise", value)
 
 
+COLUMN_NOTES = """\
+- pointing: share of maps whose maximum lies within 15 px of the object's box (higher is better)
+- deletion: AUC of the class probability as pixels are removed, most salient first (lower is better)
+- insertion: AUC as pixels are added to a blurred image, most salient first (higher is better)
+- ssim / mse / psnr_vs_rise: how alike the method's map and the RISE map are
+- random, random-smooth: maps of noise and of a smooth random field, the baselines to beat
+"""
+
+
 def markdown_table(table: dict) -> str:
     columns = ["pointing", "deletion", "insertion", "ssim_vs_rise", "mse_vs_rise", "psnr_vs_rise", "images"]
     columns = [c for c in columns if any(c in row for row in table.values())]
@@ -98,7 +107,7 @@ def write_report(report: ExplanationReport, labels, out_dir: Path, context: dict
     table = report.table()
     atomic_text(out_dir / "report.json", json.dumps({"context": context, "table": table}, indent=2))
     atomic_text(out_dir / "report.md", "# Explanation report\n\n" + "\n".join(
-        f"- {k}: {v}" for k, v in context.items()) + "\n\n" + markdown_table(table) + "\n")
+        f"- {k}: {v}" for k, v in context.items()) + "\n\n" + markdown_table(table) + "\n\n" + COLUMN_NOTES)
     plot_maps(report, labels, out_dir / "figure.png")
     return table
 

@@ -21,6 +21,8 @@ def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys
     assert table["rise"]["images"] == 2 and 0 <= table["rise"]["pointing"] <= 1
     assert {"deletion", "insertion", "ssim_vs_rise"} <= set(table["saliency"])
     assert cv2.imread(str(tmp_path / "figure.png")) is not None
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| rise |" in markdown and "deletion: " in markdown and "(lower is better)" in markdown
 
 
 def test_explain_an_image_file(tmp_path, capsys):
