@@ -19,8 +19,8 @@ from tqdm import tqdm
 from engine.detect import target_point
 from engine.detections import Detections
 from engine.errors import SaviourError
-from realtime.demo import side_by_side
 from realtime.memory import HeapTrimmer
+from realtime.overlay import side_by_side
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.sources import VideoFileSource
 from realtime.video import Mp4Writer

@@ -17,8 +17,8 @@ from engine.errors import SaviourError
 from engine.models import load_classifier
 from realtime.bench_app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench_explain import mask_rates, resnet18, rise_seconds, sync
-from realtime.demo import side_by_side
 from realtime.heatmap import HunterHeatmap
+from realtime.overlay import side_by_side
 from realtime.pipeline import DefendedPipeline
 from realtime.world import FarmWorld
 

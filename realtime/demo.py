@@ -21,7 +21,7 @@ from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
-from realtime.overlay import blend_heatmap, hunter_view, put_label
+from realtime.overlay import side_by_side
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
 from realtime.world import FarmWorld
@@ -79,22 +79,6 @@ def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
     values = [heat[int(y0 * fy):max(int(y0 * fy) + 1, int(y1 * fy)), int(x0 * fx):max(int(x0 * fx) + 1, int(x1 * fx))]
               for x0, y0, x1, y1 in boxes]
     return float(np.mean(np.concatenate([v.ravel() for v in values]))) if values else float("nan")
-
-
-def side_by_side(result: FrameResult, mode: str, fps: float | None = None,
-                 before_heat: np.ndarray | None = None) -> np.ndarray:
-    """The hunter's view of the clean frame (left) and of the defended one (right). The defended
-    frame's heatmap, if any, goes on the right only: on the clean frame it would show the defence's
-    heat over undefended chickens. `before_heat`, the clean frame's own map, goes on the left."""
-    clean = result.frame if before_heat is None else blend_heatmap(result.frame, before_heat)
-    defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
-    before = hunter_view(clean, result.before, target_point(result.before))
-    after = hunter_view(defended, result.after, target_point(result.after))
-    put_label(before, "BEFORE", (8, 20), (255, 255, 255), scale=0.55)
-    put_label(after, f"AFTER: {mode}", (8, 20), (255, 255, 255), scale=0.55)
-    if fps is not None:
-        put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), (255, 255, 255), scale=0.5)
-    return np.concatenate([before, after], axis=1)
 
 
 def _heatmaps(classifier) -> dict[str, HunterHeatmap]:

@@ -16,12 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.detect import target_point
 from engine.errors import SaviourError
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
-from realtime.overlay import blend_heatmap, hunter_view, put_label
+from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, blend_heatmap, put_label
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.sources import LiveSource
 from realtime.video import Mp4Writer, prepare_output
@@ -220,12 +219,11 @@ class LiveApp:
                 time.sleep(delay)
 
     def compose(self, result: FrameResult) -> np.ndarray:
-        defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
-        after = hunter_view(defended, result.after, target_point(result.after))
+        after = after_panel(result, self.state.mode)
         view = VIEWS[self.state.view]
         if view == "after":
             return after
-        before = hunter_view(result.frame, result.before, target_point(result.before))
+        before = before_panel(result)
         return before if view == "before" else np.concatenate([before, after], axis=1)
 
     def draw_hud(self, shown: np.ndarray, result: FrameResult) -> None:
@@ -239,8 +237,7 @@ class LiveApp:
         for i, text in enumerate(lines):
             put_label(shown, text, (8, shown.shape[0] - 10 - 16 * (len(lines) - 1 - i)), (255, 255, 255), 0.45)
         if self.state.help:
-            for i, (key, action) in enumerate(KEY_HELP):
-                put_label(shown, f"{key:>8}  {action}", (shown.shape[1] // 2 - 90, 40 + 18 * i), (0, 230, 255), 0.5)
+            draw_help(shown)
 
     def _keys(self, key: int, shown: np.ndarray) -> None:
         if key < 0:
@@ -264,6 +261,18 @@ class LiveApp:
             raise SaviourError(f"{path}: could not write the snapshot")
         self.snapshots += 1
         self.saved.append(path)
+
+
+def draw_help(shown: np.ndarray) -> None:
+    """The key list in two columns on a darkened box at the top centre, readable over any scene."""
+    left, top, line = shown.shape[1] // 2 - 100, 48, 18   # below the panel titles
+    bottom = min(shown.shape[0], top + line * len(KEY_HELP) + 6)
+    box = shown[top - 14:bottom, max(0, left - 10):left + 190]
+    box[:] = box // 4
+    for i, (key, action) in enumerate(KEY_HELP):
+        y = top + 4 + line * i
+        put_label(shown, key, (left, y), YELLOW, 0.5)
+        put_label(shown, action, (left + 70, y), WHITE, 0.5)
 
 
 def playback_pace(source, window: bool, fast: bool) -> float | None:

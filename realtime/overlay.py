@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engine.detect import target_point
 from engine.detections import Detections
 
 ORANGE, YELLOW, RED, WHITE = (0, 140, 255), (0, 230, 255), (0, 0, 230), (255, 255, 255)
@@ -69,3 +70,28 @@ def blend_heatmap(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> n
     heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_LINEAR)
     colours = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
     return cv2.addWeighted(frame, 1 - alpha, colours, alpha, 0)
+
+
+def before_panel(result, heat: np.ndarray | None = None) -> np.ndarray:
+    """The hunter's view of a FrameResult's clean frame, titled BEFORE; `heat` is the clean frame's own map."""
+    clean = result.frame if heat is None else blend_heatmap(result.frame, heat)
+    panel = hunter_view(clean, result.before, target_point(result.before))
+    put_label(panel, "BEFORE", (8, 20), WHITE, scale=0.55)
+    return panel
+
+
+def after_panel(result, mode: str) -> np.ndarray:
+    """The hunter's view of a FrameResult's defended frame, with its heatmap if any, titled with the mode."""
+    defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
+    panel = hunter_view(defended, result.after, target_point(result.after))
+    put_label(panel, f"AFTER: {mode}", (8, 20), WHITE, scale=0.55)
+    return panel
+
+
+def side_by_side(result, mode: str, fps: float | None = None, before_heat: np.ndarray | None = None) -> np.ndarray:
+    """BEFORE (left) and AFTER (right) panels. The defended frame's heatmap goes on the right only: on
+    the clean frame it would show the defence's heat over undefended chickens."""
+    after = after_panel(result, mode)
+    if fps is not None:
+        put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), WHITE, scale=0.5)
+    return np.concatenate([before_panel(result, before_heat), after], axis=1)

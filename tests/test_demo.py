@@ -6,7 +6,7 @@ from PIL import Image
 
 from engine.detections import Detections
 from realtime.cli import main
-from realtime.demo import side_by_side
+from realtime.overlay import side_by_side
 from realtime.pipeline import FrameResult
 
 

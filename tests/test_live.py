@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from realtime.cli import main
-from realtime.live import ESC, LiveState, handle_key
+from realtime.live import ESC, KEY_HELP, LiveState, draw_help, handle_key
 
 
 @pytest.mark.parametrize("keys, expected", [
@@ -35,6 +35,15 @@ def test_esc_quits_and_s_r_are_actions():
     assert handle_key(state, ord("s")) == "snapshot" and handle_key(state, ord("r")) == "record"
     handle_key(state, ESC)
     assert state.quit
+
+
+def test_the_help_overlay_is_a_dark_box_with_a_line_per_key():
+    shown = np.full((360, 640, 3), 200, np.uint8)   # a bright scene: yellow text alone would not read
+    draw_help(shown)
+    box = shown[40:48 + 18 * len(KEY_HELP), 230:410]
+    assert np.median(box) < 60
+    text_rows = np.flatnonzero((box.max(axis=(1, 2)) > 150))
+    assert len(np.split(text_rows, np.flatnonzero(np.diff(text_rows) > 1) + 1)) == len(KEY_HELP)
 
 
 def test_headless_run_records_mp4_and_gif(tmp_path, capsys):
@@ -137,7 +146,7 @@ def wait_for(condition, timeout=60.0):
 
 
 def grab(env, region):
-    code = ("import mss, numpy, sys; s = mss.mss(); "
+    code = ("import mss, numpy, sys; s = getattr(mss, 'MSS', mss.mss)(); "
             f"numpy.save(sys.argv[1], numpy.asarray(s.grab({region!r}))[..., :3])")
     path = Path(env["SHOT_DIR"]) / f"shot{time.time_ns()}.npy"
     subprocess.run([sys.executable, "-c", code, str(path)], env=env, check=True, timeout=30)
