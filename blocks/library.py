@@ -18,7 +18,7 @@ import yaml
 
 from blocks.paste import block_bgr
 from engine.errors import SaviourError
-from engine.files import read_yaml
+from engine.files import read_yaml, write_atomically
 
 MANIFEST = "manifest.yaml"
 DEFAULT_LIBRARY = Path(__file__).parent / "default_library"
@@ -81,9 +81,9 @@ class BlockLibrary:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for block in self.blocks:
-            _write_atomically(folder / block.file, cv2.imencode(".png", block_bgr(block.pixels))[1].tobytes())
+            write_atomically(folder / block.file, cv2.imencode(".png", block_bgr(block.pixels))[1].tobytes())
         manifest = {"blocks": [b.record() for b in self.blocks]}
-        _write_atomically(folder / MANIFEST, yaml.safe_dump(manifest, sort_keys=False).encode())
+        write_atomically(folder / MANIFEST, yaml.safe_dump(manifest, sort_keys=False).encode())
         return folder
 
     @classmethod
@@ -103,12 +103,6 @@ class BlockLibrary:
             print(f"saviour: warning: {folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
                   f"its blocks may not fool this hunter", file=sys.stderr)
         return cls(blocks)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _read_block(folder: Path, manifest_path: Path, index: int, entry, labels, size: int) -> Block:

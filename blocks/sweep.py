@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import SaviourError
+from engine.files import atomic_path
 
 GREY = 50 / 255   # the notebook's dark grey start block
 
@@ -106,5 +107,8 @@ def plot_sweep(sweep: Sweep, labels, path) -> None:
                    f"p = {sweep.best_probability:.3f}", fontsize=9)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(figure)

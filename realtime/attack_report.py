@@ -15,8 +15,9 @@ import torch
 from engine.detect import bgr_to_tensor
 from engine.explain import explain
 from engine.explain.attack import ExplanationAttack
+from engine.files import write_atomically
 from engine.metrics import compare_maps
-from realtime.explain_report import FIGURE_ROWS, Sample, atomic_text, save_figure
+from realtime.explain_report import FIGURE_ROWS, Sample, save_figure
 
 PAIRS = (("original", "adversarial"), ("original", "target"), ("adversarial", "target"))
 
@@ -67,10 +68,10 @@ def markdown_summary(result: dict) -> str:
 def write_attack_report(rows, shown, out_dir: Path, context: dict) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     result = summary(rows)
-    atomic_text(out_dir / "report.json", json.dumps({"context": context, "summary": result, "images": rows}, indent=2))
-    atomic_text(out_dir / "report.md", "# Explanation attack\n\n" + "\n".join(
+    _plot(shown, out_dir / "figure.png")   # first: the largest file, the likeliest to fail on a full disk
+    write_atomically(out_dir / "report.json", json.dumps({"context": context, "summary": result, "images": rows}, indent=2))
+    write_atomically(out_dir / "report.md", "# Explanation attack\n\n" + "\n".join(
         f"- {k}: {v}" for k, v in context.items()) + "\n\n" + markdown_summary(result) + "\n")
-    _plot(shown, out_dir / "figure.png")
     return result
 
 

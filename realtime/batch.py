@@ -19,6 +19,7 @@ from tqdm import tqdm
 from engine.detect import target_point
 from engine.detections import Detections
 from engine.errors import SaviourError
+from engine.files import atomic_path, write_atomically
 from realtime.memory import HeapTrimmer
 from realtime.overlay import side_by_side
 from realtime.pipeline import DefendedPipeline, FrameResult
@@ -88,10 +89,8 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
     detected and defended on `workers` threads at once; heatmaps and writing follow in frame order."""
     source = VideoFileSource(path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / "frames.jsonl"
-    log_tmp = log_path.with_name(f".{log_path.name}.part")
     written, started = _Written(), time.perf_counter()
-    try:
+    with atomic_path(out_dir / "frames.jsonl") as log_tmp:
         with (Mp4Writer(out_dir / "annotated.mp4", fps=source.fps) as video, open(log_tmp, "w") as log,
               InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
             def write_next():
@@ -109,14 +108,11 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
                 work.submit(chunk)
             while work.pending:
                 write_next()
-        log_tmp.replace(log_path)
-    finally:
-        log_tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     summary = {"input": str(path), "frames": written.frames, "fps_source": source.fps, "seconds": round(seconds, 2),
                "speed_x_realtime": round(written.frames / source.fps / seconds, 3) if seconds else None,
                "mode": pipeline.mode, "frames_aimed_at_a_chicken": written.aimed}
-    _atomic_json(out_dir / "summary.json", summary)
+    _write_json(out_dir / "summary.json", summary)
     return summary
 
 
@@ -166,13 +162,11 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
                 report.failed.append((str(path), str(error)))
                 tqdm.write(f"saviour: failed: {error}")
     finally:
-        _atomic_json(out / "batch_summary.json", {
+        _write_json(out / "batch_summary.json", {
             "done": report.done, "skipped": report.skipped,
             "failed": [{"input": p, "reason": r} for p, r in report.failed]})
     return report
 
 
-def _atomic_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+def _write_json(path: Path, data: dict) -> None:
+    write_atomically(path, json.dumps(data, indent=2) + "\n")

@@ -13,11 +13,13 @@ from engine.device import DEVICE_CHOICES
 from engine.explain import METHODS as EXPLANATION_METHODS
 from engine.explain.attack import ATTACKABLE
 from engine.errors import SaviourError
+from engine.files import final_name
 from realtime import commands, config, explain_commands
 from realtime.demo import DEMO_SEED
 from realtime.heatmap import HEATMAPS
 from realtime.pipeline import DEFAULT_FRACTION, MODES
 
+EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 QUIET = "-8"    # FFmpeg's AV_LOG_QUIET
@@ -390,6 +392,12 @@ def _unrecognized(extra: list[str], argv: list[str]) -> str:
     return message
 
 
+def _io_failure(error: OSError) -> str:
+    """One line for a failed read or write, naming the file the user asked for, not its temporary name."""
+    reason = error.strerror or str(error)
+    return f"{final_name(error.filename)}: {reason}" if error.filename else reason
+
+
 def main(argv: list[str] | None = None) -> int:
     # FFmpeg (inside OpenCV) prints its own errors, such as a refused stream connection, beside ours;
     # an environment setting of the user's own still wins
@@ -409,4 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("saviour: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as error:   # a full disk or a vanished folder mid-run: the writers removed their partial files
+        print(f"saviour: error: {_io_failure(error)}", file=sys.stderr)
+        return EXIT_FAILED
     return code or 0

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.detect import target_point
+from engine.files import write_atomically
 from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
@@ -126,5 +127,5 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
     summary = tally.summary() | {"world_seed": seed, "frames": frames, "block_fraction": fraction,
                                  "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
-    (out_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomically(out_dir / "demo_summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

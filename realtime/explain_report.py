@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.detect import bgr_to_tensor
+from engine.files import atomic_path, write_atomically
 from engine.explain import explain
 from engine.metrics import compare_maps, deletion_auc, insertion_auc, pointing_hit
 
@@ -105,10 +106,10 @@ def write_report(report: ExplanationReport, labels, out_dir: Path, context: dict
     """report.json, report.md and figure.png in `out_dir`; returns the table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     table = report.table()
-    atomic_text(out_dir / "report.json", json.dumps({"context": context, "table": table}, indent=2))
-    atomic_text(out_dir / "report.md", "# Explanation report\n\n" + "\n".join(
+    plot_maps(report, labels, out_dir / "figure.png")   # first: the largest file, the likeliest to fail on a full disk
+    write_atomically(out_dir / "report.json", json.dumps({"context": context, "table": table}, indent=2))
+    write_atomically(out_dir / "report.md", "# Explanation report\n\n" + "\n".join(
         f"- {k}: {v}" for k, v in context.items()) + "\n\n" + markdown_table(table) + "\n\n" + COLUMN_NOTES)
-    plot_maps(report, labels, out_dir / "figure.png")
     return table
 
 
@@ -146,13 +147,8 @@ def save_figure(figure, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure.tight_layout()
-    tmp = path.with_name(f".{path.name}.part.png")
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    tmp.replace(path)
-
-
-def atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(figure)

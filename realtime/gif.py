@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from engine.files import atomic_path
 from realtime.video import prepare_output
 
 
@@ -21,11 +22,7 @@ def write_gif(frames: list[np.ndarray], path: str | Path, fps: float, width: int
             height = round(frame.shape[0] * width / frame.shape[1])
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         images.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(colours))
-    tmp = path.with_name(f".{path.name}.part")
-    try:
+    with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
                        duration=round(1000 / fps), optimize=True, disposal=1)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -57,6 +57,9 @@ def write_sized_gif(frames: list[np.ndarray], path: Path, fps: float, width: int
             else:
                 width = int(width * SHRINK)
             lower_fps = not lower_fps
+    except OSError as error:   # name the GIF asked for, not the trial file
+        error.filename = str(path)
+        raise
     finally:
         trial.unlink(missing_ok=True)
 

@@ -85,10 +85,14 @@ class Mp4Writer:
         """Finish the file and move it to its final name."""
         if self._container is None:
             raise SaviourError(f"{self.path}: no frames to write")
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        self._tmp.replace(self.path)
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            self._tmp.replace(self.path)
+        except BaseException:   # a full disk while flushing: no truncated file under either name
+            self.abort()
+            raise
         return self.path
 
     def abort(self) -> None:

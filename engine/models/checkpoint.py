@@ -16,6 +16,7 @@ from torch import nn
 
 from engine.device import resolve_device
 from engine.errors import SaviourError
+from engine.files import write_atomically
 from engine.models.farm import FarmClassifier
 from engine.models.hunter import Hunter
 
@@ -41,15 +42,13 @@ def file_sha256(path: Path) -> str:
 def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
     """Save `model` as a checkpoint at `path` (atomically) and write its SHA-256 beside it; return the hash."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     # saved through a buffer: a file would name the archive after itself, so the SHA would depend on the path
     buffer = io.BytesIO()
     torch.save({"arch": arch, "labels": list(model.labels), "state_dict": state}, buffer)
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    write_atomically(path, buffer.getvalue())
     digest = file_sha256(path)
-    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+    write_atomically(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
     return digest
 
 
