@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from engine.errors import SaviourError
 from realtime.world import FarmWorld
@@ -95,11 +97,18 @@ class VideoFileSource(Source):
             while self.frames is None or read < self.frames:
                 ok, frame = capture.read()
                 if not ok:
+                    self._warn_if_short(read)
                     break
                 read += 1
                 yield to_bgr8(frame)
         finally:
             capture.release()
+
+    def _warn_if_short(self, read: int) -> None:
+        """Say so when a file ends well before the frame count its header gives (a cut-off download
+        or recording): the run goes on with the frames there are. Some containers only estimate it."""
+        if self.frames is not None and read < self.frames - max(2, self.frames // 100):
+            _warn(f"{self.path}: the video ended after {read} of {self.frames} frames; it may be truncated")
 
 
 class ImageFilesSource(Source):
@@ -193,8 +202,11 @@ class LiveSource(Source):
             if frame is None:
                 failures += 1
                 if failures > self.retries:
+                    _warn(f"{self.description}: still no frame after {self.retries} reopening(s); ending the run")
                     break
-                time.sleep(self.backoff * 2 ** (failures - 1))
+                wait = self.backoff * 2 ** (failures - 1)
+                _warn(f"{self.description}: no frame; reopening in {wait:g} s ({failures} of {self.retries})")
+                time.sleep(wait)
                 self.reader.close()
                 self.reader = self._reopen()
                 self.reopens += 1
@@ -224,6 +236,11 @@ class LiveSource(Source):
     def close(self) -> None:
         self._stopped = True
         self._thread.join(timeout=2)
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr; through tqdm, so it does not land inside a progress bar's line."""
+    tqdm.write(f"saviour: warning: {message}", file=sys.stderr)
 
 
 class _Closed:

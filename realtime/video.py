@@ -75,11 +75,12 @@ class Mp4Writer:
         self.frames += 1
 
     def _open(self, width: int, height: int) -> None:
-        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        # faststart is the muxer's option: the index goes first, so a browser plays the file while it loads
+        self._container = av.open(str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
         self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(self.crf), "preset": "veryfast", "movflags": "+faststart"}
+        self._stream.options = {"crf": str(self.crf), "preset": "veryfast"}
 
     def close(self) -> Path:
         """Finish the file and move it to its final name."""

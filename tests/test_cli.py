@@ -11,6 +11,8 @@ import torchvision
 
 from blocks.library import DEFAULT_RECIPES
 from realtime.cli import build_parser, main
+from realtime.video import Mp4Writer
+from realtime.world import FarmWorld
 
 
 def leaf_commands(parser=None, prefix=""):
@@ -70,7 +72,19 @@ def test_detect_writes_a_browser_playable_h264_video(tmp_path, capsys):
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
         assert sum(1 for _ in container.decode(stream)) == 6
+    boxes = top_level_boxes(out.read_bytes())
+    assert boxes.index("moov") < boxes.index("mdat")   # faststart: a browser can play it while it loads
     assert list(tmp_path.rglob("*.part")) == []
+
+
+def top_level_boxes(data: bytes) -> list[str]:
+    """The types of an MP4's top-level boxes, in file order."""
+    boxes, at = [], 0
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8].decode("latin-1")
+        boxes.append(kind)
+        at += size if size >= 8 else len(data)
+    return boxes
 
 
 def test_detect_reads_a_video_file(tmp_path, capsys):
@@ -84,15 +98,37 @@ def test_detect_reads_a_video_file(tmp_path, capsys):
     assert code == 0 and out.exists()
 
 
+def test_a_truncated_video_gives_the_frames_it_has_and_a_warning(tmp_path, capsys):
+    data = world_clip(tmp_path / "whole.mp4", 60).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) * 3 // 4])   # the index and the first frames survive
+    out = tmp_path / "cut_hunter.mp4"
+    code, stdout, err = run(capsys, "detect", "--source", str(cut), "--out", str(out), "--device", "cpu")
+    with av.open(str(out)) as container:
+        frames = container.streams.video[0].frames
+    assert code == 0 and 0 < frames < 60 and f"wrote {out} ({frames} frames)" in stdout
+    assert f"{cut}: the video ended after {frames} of 60 frames; it may be truncated" in err
+
+
 def bad_weights(tmp_path):
     path = tmp_path / "resnet.pt"
     torch.save(torchvision.models.resnet18().state_dict(), path)
     return str(path)
 
 
+def world_clip(path, frames: int):
+    """An MP4 of the farm world, written by the project's own writer (its index first, faststart)."""
+    with Mp4Writer(path, fps=30) as video:
+        for i in range(frames):
+            video.write(FarmWorld(seed=4242, size=(320, 180)).render(i)[0])
+    return path
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--source", "missing.mp4"], "missing.mp4: no such video file"),
     (["--source", "TEXT"], "cannot read it as a video"),
+    (["--source", "EMPTY"], "empty.mp4: cannot read it as a video"),
+    (["--source", "CUT"], "cut.mp4: cannot read it as a video"),
     (["--stride", "0"], "stride"),
     (["--scales", "0.5,-0.25"], "scales"),
     (["--threshold", "1.5"], "threshold"),
@@ -101,7 +137,11 @@ def bad_weights(tmp_path):
 def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, extra, message):
     text = tmp_path / "notes.mp4"
     text.write_text("this is not a video")
-    extra = [str(text) if v == "TEXT" else bad_weights(tmp_path) if v == "RESNET" else v for v in extra]
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    cut = tmp_path / "cut.mp4"   # a download cut off inside the file's index
+    cut.write_bytes(world_clip(tmp_path / "whole.mp4", 5).read_bytes()[:300])
+    given = {"TEXT": str(text), "EMPTY": str(tmp_path / "empty.mp4"), "CUT": str(cut)}
+    extra = [bad_weights(tmp_path) if v == "RESNET" else given.get(v, v) for v in extra]
     out = tmp_path / "out" / "result.mp4"
     code, _, err = run(capsys, "detect", "--out", str(out), "--device", "cpu", *extra)
     assert code == 2

@@ -5,11 +5,15 @@ import sys
 import time
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 
+from realtime import sources
 from realtime.cli import main
 from realtime.live import ESC, KEY_HELP, LiveState, draw_help, handle_key
+from realtime.world import FarmWorld
 
 
 @pytest.mark.parametrize("keys, expected", [
@@ -51,6 +55,46 @@ def test_headless_run_records_mp4_and_gif(tmp_path, capsys):
     assert main(["live", "--no-window", "--max-frames", "12", "--record", str(record), "--device", "cpu"]) == 0
     assert record.stat().st_size > 0 and record.with_suffix(".gif").stat().st_size > 0
     assert "12 frames" in capsys.readouterr().out
+
+
+class UnpluggedCamera:
+    """A stand-in for cv2.VideoCapture: the first one opened delivers farm-world frames at 30 FPS and
+    then nothing more, as a camera pulled out mid-run; every later one opens but delivers nothing."""
+
+    opened = 0
+
+    def __init__(self, index):
+        UnpluggedCamera.opened += 1
+        self.world = FarmWorld(seed=4242, size=(320, 180))
+        self.left, self.shown = (45 if UnpluggedCamera.opened == 1 else 0), 0
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def read(self):
+        time.sleep(1 / 30)
+        if self.shown == self.left:
+            return False, None
+        self.shown += 1
+        return True, self.world.render(self.shown)[0]
+
+    def release(self):
+        pass
+
+
+def test_a_camera_unplugged_mid_run_ends_the_run_with_a_finished_recording(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sources.cv2, "VideoCapture", UnpluggedCamera)
+    record = tmp_path / "run.mp4"
+    code = main(["live", "--source", "0", "--no-window", "--retries", "2", "--record", str(record), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0 and UnpluggedCamera.opened == 3
+    assert "camera 0: no frame; reopening in 0.5 s (1 of 2)" in err and "camera 0: still no frame after 2" in err
+    with av.open(str(record)) as video:
+        assert 0 < sum(1 for _ in video.decode(video=0)) <= 45
+    assert record.with_suffix(".gif").stat().st_size > 0 and not list(tmp_path.glob(".*.part"))
 
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
