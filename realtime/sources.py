@@ -294,8 +294,15 @@ class ScreenReader:
         except mss.exception.ScreenShotError as error:   # no display, or one that refuses the connection
             raise SaviourError(f"screen: cannot capture it ({error})") from None
         self.region = region or self.grabber.monitors[1 if len(self.grabber.monitors) > 1 else 0]
+        self._due = time.perf_counter()
 
     def read(self):
+        # a screen, unlike a camera, has no frame clock: grabbing flat out took a core from the pipeline
+        # and counted a thousand "dropped" frames for twenty shown
+        now = time.perf_counter()
+        if now < self._due:
+            time.sleep(self._due - now)
+        self._due = max(self._due, now) + 1 / self.fps
         try:
             return np.asarray(self.grabber.grab(self.region))
         except Exception:   # mss raises its own ScreenShotError, and X errors when the display goes

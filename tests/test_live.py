@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -229,7 +230,9 @@ def test_keys_in_a_real_window_change_the_view(display, tmp_path):
 def test_screen_source_captures_a_region_of_the_display(display, tmp_path, capsys):
     record = tmp_path / "screen.mp4"
     code = subprocess.run([sys.executable, "-m", "realtime", "live", "--source", "screen:0,0,320,180", "--no-window",
-                           "--max-frames", "5", "--record", str(record), "--device", "cpu"],
+                           "--max-frames", "20", "--record", str(record), "--device", "cpu"],
                           env=display, capture_output=True, text=True, timeout=120)
     assert code.returncode == 0, code.stderr
-    assert record.exists() and "5 frames" in code.stdout
+    assert record.exists() and "20 frames" in code.stdout
+    dropped = int(re.search(r"(\d+) dropped", code.stdout).group(1))
+    assert dropped < 20   # grabbed at the screen reader's 30 FPS, not as fast as the display answers
