@@ -325,7 +325,7 @@ def _add_live(sub) -> None:
         saviour live --source clip.mp4 --no-window --max-frames 300 --record out/clip.mp4
         saviour live --source 0 --virtual-camera         # defended webcam for a video call
 
-        keys: q/Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle view
+        keys: q/Esc (or closing the window) quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle view
               (side by side, after, before), space pause, s snapshot PNG, r start/stop recording, ? help
         """, commands.live)
     live.add_argument("--source", default="world",

@@ -1,8 +1,8 @@
 """`saviour live`: the defended view of a live source in a window, with a HUD and keys.
 
-Keys: q or Esc quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle the view
-(side by side, after, before), space pause, s snapshot PNG, r start/stop recording (MP4 and GIF),
-? help overlay.
+Keys: q or Esc (or the window's close button) quit, b blocks on/off, d decoys on/off, h heatmap on/off,
+v cycle the view (side by side, after, before), space pause, s snapshot PNG, r start/stop recording
+(MP4 and GIF), ? help overlay.
 """
 
 from __future__ import annotations
@@ -61,10 +61,29 @@ def check_display() -> None:
 
 def open_window() -> None:
     check_display()
+    _use_system_fonts()
     try:
         cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
     except cv2.error:   # a headless OpenCV build has no windows at all
         raise SaviourError("this OpenCV build cannot open windows (opencv-python-headless?): add --no-window") from None
+
+
+def _use_system_fonts() -> None:
+    """opencv-python points Qt at a font folder its wheel no longer ships, and Qt then prints ten lines
+    of warnings as the window opens; a system font folder, where there is one, keeps it quiet."""
+    bundled = os.environ.get("QT_QPA_FONTDIR")
+    if bundled and not os.path.isdir(bundled):
+        system = next((f for f in ("/usr/share/fonts", "/usr/local/share/fonts") if os.path.isdir(f)), None)
+        if system:
+            os.environ["QT_QPA_FONTDIR"] = system
+
+
+def window_closed() -> bool:
+    """True once the user has closed the window (its close button), which then counts as quit."""
+    try:
+        return cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1
+    except cv2.error:   # the window is gone altogether
+        return True
 
 
 def handle_key(state: LiveState, key: int) -> str | None:
@@ -169,7 +188,7 @@ class LiveApp:
                 self.virtual_camera.close()
             if self.recorder is not None:
                 self.saved += self.recorder.close()
-            if self.window:
+            if self.window and not window_closed():   # closed by its close button, it is already gone
                 cv2.destroyWindow(WINDOW)
 
     def _show_next(self, work: InOrder, max_frames: int | None) -> bool:
@@ -177,6 +196,7 @@ class LiveApp:
         shown = self.show(*work.next())
         while self.window and not self.state.quit:
             self._keys(cv2.waitKey(1 if not self.state.paused else 30), shown)
+            self.state.quit |= window_closed()
             if not self.state.paused:
                 break
         return not self.state.quit and (max_frames is None or self.frames < max_frames)

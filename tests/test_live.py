@@ -1,3 +1,5 @@
+import ctypes
+import ctypes.util
 import os
 import re
 import shutil
@@ -122,7 +124,6 @@ def test_a_snapshot_or_recording_that_cannot_be_written_warns_and_the_run_goes_o
     from engine.models import load_classifier
     from realtime.live import LiveApp
     from realtime.sources import WorldSource
-    from realtime.world import FarmWorld
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -221,6 +222,51 @@ def test_keys_in_a_real_window_change_the_view(display, tmp_path):
         wait_for(lambda: (tmp_path / "snapshot-001.png").exists())
         xdotool(env, "key", "--window", window, "q")
         assert app.wait(timeout=30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+
+
+def press_close_button(display_name: str, window: int) -> None:
+    """Ask a window to close as a window manager's close button does: a WM_DELETE_WINDOW message
+    (Xvfb runs no window manager, and xdotool can only destroy or kill a window)."""
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class Event(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    x11.XInternAtom.restype, x11.XInternAtom.argtypes = ctypes.c_ulong, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.POINTER(Event)]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = x11.XOpenDisplay(display_name.encode())
+    event = Event()
+    event.xclient.type, event.xclient.window, event.xclient.format = 33, window, 32   # 33: ClientMessage
+    event.xclient.message_type = x11.XInternAtom(connection, b"WM_PROTOCOLS", 0)
+    event.xclient.data[0] = x11.XInternAtom(connection, b"WM_DELETE_WINDOW", 0)
+    x11.XSendEvent(connection, window, 0, 0, ctypes.byref(event))
+    x11.XCloseDisplay(connection)   # flushes the request
+
+
+@needs_x
+@pytest.mark.skipif(not ctypes.util.find_library("X11"), reason="needs libX11 to send the close request")
+def test_the_windows_close_button_quits_and_qt_prints_no_font_warnings(display, tmp_path):
+    env = {k: v for k, v in display.items() if k != "QT_LOGGING_RULES"}   # Qt's own warnings shown
+    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", "--out-dir", str(tmp_path), "--device", "cpu"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = wait_for(lambda: xdotool(env, "search", "--name", "saviour live").split("\n")[0])
+        time.sleep(1.0)
+        press_close_button(env["DISPLAY"], int(window))
+        assert app.wait(timeout=30) == 0
+        out, err = app.communicate()
+        assert "frames" in out and "Traceback" not in err
+        if os.path.isdir("/usr/share/fonts"):
+            assert "QFontDatabase" not in err
     finally:
         if app.poll() is None:
             app.kill()
