@@ -7,6 +7,7 @@ option's type and choices. Precedence: flags on the command line, then --set, th
 from __future__ import annotations
 
 import argparse
+import difflib
 from pathlib import Path
 
 import yaml
@@ -54,8 +55,10 @@ def checked(parser: argparse.ArgumentParser, values: dict, origin: str) -> dict:
     for key, value in values.items():
         dest = str(key).replace("-", "_")
         if dest not in known:
+            close = difflib.get_close_matches(dest, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise SaviourError(f"{origin}: unknown key {key!r} for '{parser.prog}' "
-                               f"(known: {', '.join(sorted(known))})")
+                               f"({hint}known: {', '.join(sorted(known))})")
         result[dest] = _convert(known[dest], value, f"{origin}: {key}")
     return result
 

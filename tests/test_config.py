@@ -41,7 +41,8 @@ def test_flags_beat_set_which_beats_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("fracton: 0.6\n", "unknown key 'fracton'"),
+    ("fracton: 0.6\n", "unknown key 'fracton' for 'saviour demo' (did you mean 'fraction'? known: "),
+    ("colour: red\n", "unknown key 'colour' for 'saviour demo' (known: "),
     ("frames: many\n", "frames: expected an integer, got 'many'"),
     ("frames: 2.5\n", "frames: expected an integer"),
     ("cube: 3\n", "cube: expected true or false"),
