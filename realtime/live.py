@@ -111,15 +111,26 @@ def handle_key(state: LiveState, key: int) -> str | None:
 
 
 class Recorder:
-    """MP4 and GIF of the shown frames between two presses of r (or for the whole run with --record)."""
+    """MP4 and GIF of the shown frames between two presses of r (or for the whole run with --record).
 
-    def __init__(self, path: Path, fps: float):
+    With `clock` (a camera, stream or screen) frames keep the times they were shown at, so the
+    recording plays in real time whatever rate the pipeline reached; otherwise they are the source's
+    frames at its own rate (a video, images, the farm world).
+    """
+
+    def __init__(self, path: Path, fps: float, clock: bool = False):
         self.path, self.fps = Path(path), fps
         self.video = Mp4Writer(self.path, fps=fps)
         self.gif_frames, self.every = [], max(1, round(fps / 10))
+        self.clock, self.started, self.seconds = clock, None, 0.0
 
     def write(self, frame: np.ndarray) -> None:
-        self.video.write(frame)
+        if self.clock:
+            now = time.perf_counter()
+            if self.started is None:
+                self.started = now
+            self.seconds = now - self.started
+        self.video.write(frame, self.seconds if self.clock else None)
         if self.video.frames % self.every == 1 or self.every == 1:
             self.gif_frames.append(frame)
 
@@ -128,7 +139,8 @@ class Recorder:
             self.video.abort()
             return []
         paths = [self.video.close()]
-        paths.append(write_gif(self.gif_frames, self.path.with_suffix(".gif"), fps=self.fps / self.every, width=480))
+        shown_fps = (self.video.frames - 1) / self.seconds if self.clock and self.seconds > 0 else self.fps
+        paths.append(write_gif(self.gif_frames, self.path.with_suffix(".gif"), fps=shown_fps / self.every, width=480))
         return paths
 
 
@@ -172,7 +184,7 @@ class LiveApp:
                 self.source.close()
                 raise
         if record:
-            self.recorder = Recorder(Path(record), self.source.fps)
+            self.recorder = Recorder(Path(record), self.source.fps, clock=self.source.live)
         try:
             with InOrder(_detect_and_defend, self.workers) as work, threads_per_worker(self.workers):
                 for frame in self.source:
@@ -268,7 +280,7 @@ class LiveApp:
                 self._snapshot(shown)
             elif action == "record" and self.recorder is None:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
-                self.recorder = Recorder(self.out_dir / f"recording-{stamp}.mp4", self.source.fps)
+                self.recorder = Recorder(self.out_dir / f"recording-{stamp}.mp4", self.source.fps, self.source.live)
             elif action == "record":
                 recorder, self.recorder = self.recorder, None
                 self.saved += recorder.close()

@@ -14,6 +14,8 @@ import numpy as np
 
 from engine.errors import SaviourError
 
+MILLISECONDS = Fraction(1, 1000)   # the time base of frames written with their own timestamps
+
 
 def prepare_output(path: str | Path, suffix: str | None = None) -> Path:
     """Create the output's folder if needed and check it can be written, and that its name ends in
@@ -62,25 +64,32 @@ class Mp4Writer:
         self.fps, self.crf = fps, crf
         self._tmp = self.path.with_name(f".{self.path.name}.part")
         self._container = self._stream = None
-        self.frames = 0
+        self.frames, self._pts = 0, -1
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, seconds: float | None = None) -> None:
+        """Append a frame. With `seconds`, its time from the start (a live run's clock: frames then
+        play back at the pace they were shown); without, the next slot at `fps`. Use one or the other."""
         # yuv420p needs even sides; drop a last odd row or column.
         frame = frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
         if self._container is None:
-            self._open(frame.shape[1], frame.shape[0])
+            self._open(frame.shape[1], frame.shape[0], timed=seconds is not None)
         packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        if seconds is not None:
+            self._pts = max(round(seconds * MILLISECONDS.denominator), self._pts + 1)   # strictly increasing
+            packet_frame.pts, packet_frame.time_base = self._pts, MILLISECONDS
         for packet in self._stream.encode(packet_frame):
             self._container.mux(packet)
         self.frames += 1
 
-    def _open(self, width: int, height: int) -> None:
+    def _open(self, width: int, height: int, timed: bool = False) -> None:
         # faststart is the muxer's option: the index goes first, so a browser plays the file while it loads
         self._container = av.open(str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
         self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"crf": str(self.crf), "preset": "veryfast"}
+        if timed:
+            self._stream.codec_context.time_base = MILLISECONDS
 
     def close(self) -> Path:
         """Finish the file and move it to its final name."""

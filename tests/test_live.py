@@ -12,6 +12,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from realtime import sources
 from realtime.cli import main
@@ -64,12 +65,12 @@ class UnpluggedCamera:
     """A stand-in for cv2.VideoCapture: the first one opened delivers farm-world frames at 30 FPS and
     then nothing more, as a camera pulled out mid-run; every later one opens but delivers nothing."""
 
-    opened = 0
+    opened, frames, interval = 0, 45, 1 / 30
 
     def __init__(self, index):
         UnpluggedCamera.opened += 1
         self.world = FarmWorld(seed=4242, size=(320, 180))
-        self.left, self.shown = (45 if UnpluggedCamera.opened == 1 else 0), 0
+        self.left, self.shown = (self.frames if UnpluggedCamera.opened == 1 else 0), 0
 
     def isOpened(self):
         return True
@@ -78,7 +79,7 @@ class UnpluggedCamera:
         return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
 
     def read(self):
-        time.sleep(1 / 30)
+        time.sleep(self.interval)
         if self.shown == self.left:
             return False, None
         self.shown += 1
@@ -89,6 +90,7 @@ class UnpluggedCamera:
 
 
 def test_a_camera_unplugged_mid_run_ends_the_run_with_a_finished_recording(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(UnpluggedCamera, "opened", 0)
     monkeypatch.setattr(sources.cv2, "VideoCapture", UnpluggedCamera)
     record = tmp_path / "run.mp4"
     code = main(["live", "--source", "0", "--no-window", "--retries", "2", "--record", str(record), "--device", "cpu"])
@@ -98,6 +100,22 @@ def test_a_camera_unplugged_mid_run_ends_the_run_with_a_finished_recording(tmp_p
     with av.open(str(record)) as video:
         assert 0 < sum(1 for _ in video.decode(video=0)) <= 45
     assert record.with_suffix(".gif").stat().st_size > 0 and not list(tmp_path.glob(".*.part"))
+
+
+def test_a_live_recording_plays_at_the_pace_it_was_shown_not_the_cameras_nominal_rate(tmp_path, monkeypatch):
+    monkeypatch.setattr(UnpluggedCamera, "opened", 0)
+    monkeypatch.setattr(UnpluggedCamera, "interval", 1 / 8)     # says 30 FPS, delivers 8
+    monkeypatch.setattr(sources.cv2, "VideoCapture", UnpluggedCamera)
+    record = tmp_path / "run.mp4"
+    assert main(["live", "--source", "0", "--no-window", "--max-frames", "12", "--record", str(record),
+                 "--device", "cpu"]) == 0
+    with av.open(str(record)) as container:
+        stream = container.streams.video[0]
+        seconds = float(stream.duration * stream.time_base)
+    assert stream.frames == 12 and 1.1 < seconds < 3.0          # about 11 intervals of 1/8 s; at 30 FPS 0.4 s
+    with Image.open(record.with_suffix(".gif")) as gif:
+        shown_ms = sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames))
+    assert 1100 < shown_ms < 3000
 
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
