@@ -110,6 +110,20 @@ def handle_key(state: LiveState, key: int) -> str | None:
     return None
 
 
+def letterboxed(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`frame` scaled to fit (height, width) `size` without distortion, centred on black."""
+    height, width = size
+    if frame.shape[:2] == (height, width):
+        return frame
+    scale = min(height / frame.shape[0], width / frame.shape[1])
+    fitted = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
+                        interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
+    canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    return canvas
+
+
 class Recorder:
     """MP4 and GIF of the shown frames between two presses of r (or for the whole run with --record).
 
@@ -123,8 +137,12 @@ class Recorder:
         self.video = Mp4Writer(self.path, fps=fps)
         self.gif_frames, self.every = [], max(1, round(fps / 10))
         self.clock, self.started, self.seconds = clock, None, 0.0
+        self.size: tuple[int, int] | None = None   # every frame is fitted into the first one's size
 
     def write(self, frame: np.ndarray) -> None:
+        if self.size is None:
+            self.size = frame.shape[:2]
+        frame = letterboxed(frame, self.size)   # the view changed (key v) or the camera's size did
         if self.clock:
             now = time.perf_counter()
             if self.started is None:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from realtime import sources
 from realtime.cli import main
-from realtime.live import ESC, KEY_HELP, LiveState, draw_help, handle_key
+from realtime.live import ESC, KEY_HELP, LiveState, Recorder, draw_help, handle_key
 from realtime.world import FarmWorld
 
 
@@ -116,6 +116,20 @@ def test_a_live_recording_plays_at_the_pace_it_was_shown_not_the_cameras_nominal
     with Image.open(record.with_suffix(".gif")) as gif:
         shown_ms = sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames))
     assert 1100 < shown_ms < 3000
+
+
+def test_a_recording_keeps_its_size_and_proportions_when_the_view_changes(tmp_path):
+    recorder = Recorder(tmp_path / "run.mp4", fps=10)
+    side_by_side, after_only = np.full((180, 640, 3), 200, np.uint8), np.full((180, 320, 3), 90, np.uint8)
+    for frame in (side_by_side, after_only, after_only):
+        recorder.write(frame)
+    recorder.close()
+    with av.open(str(tmp_path / "run.mp4")) as container:
+        last = list(container.decode(video=0))[-1].to_ndarray(format="bgr24")
+    assert last.shape == (180, 640, 3)
+    assert last[:, :150].max() < 20 and abs(int(last[:, 200:440].mean()) - 90) < 8   # centred, not stretched
+    with Image.open(tmp_path / "run.gif") as gif:
+        assert gif.size == (480, 135)
 
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
