@@ -132,6 +132,8 @@ class HunterDetector:
             raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
         if not 0 < threshold < 1:
             raise SaviourError(f"threshold must be in (0, 1), got {threshold}")
+        if not min_size > 0:
+            raise SaviourError(f"min_size must be a positive number of pixels, got {min_size}")
         if scales is not None and (len(scales) == 0 or any(not s > 0 for s in scales)):
             raise SaviourError(f"scales must be positive numbers, got {list(scales)}")
         self.classifier, self.stride, self.threshold, self.min_size = classifier, stride, threshold, min_size

@@ -84,8 +84,17 @@ def _add_weights(parser: argparse.ArgumentParser) -> None:
                         help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
 
 
+MIN_SIZE_HELP = ("smallest animal to find, in frame pixels (default: 20); the detector's cost falls with its "
+                 "square, so on large frames a larger size is much faster: 60 at 1080p costs what 20 does at 360p")
+
+
+def _add_min_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-size", type=_positive, default=20, help=MIN_SIZE_HELP)
+
+
 def _add_detector(parser: argparse.ArgumentParser) -> None:
     _add_weights(parser)
+    _add_min_size(parser)
     parser.add_argument("--scales", type=_scales, default=None,
                         help="pyramid scales, e.g. 0.7,0.35,0.175 (default: chosen from the frame height)")
     parser.add_argument("--stride", type=int, default=9, help="window stride in pyramid pixels: 9, 3 or 1")
@@ -292,6 +301,7 @@ def _add_batch(sub) -> None:
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     _add_weights(batch)
+    _add_min_size(batch)
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
     _add_config(batch, "configs/batch.yaml")
     _add_device(batch)
@@ -314,6 +324,7 @@ def _add_gif(sub) -> None:
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     _add_weights(gif)
+    _add_min_size(gif)
     _add_device(gif)
 
 
@@ -349,6 +360,7 @@ def _add_live(sub) -> None:
     live.add_argument("--workers", type=_at_least(1), default=2,
                       help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
     _add_weights(live)
+    _add_min_size(live)
     _add_config(live, "configs/webcam.yaml")
     _add_device(live)
 

@@ -52,7 +52,8 @@ def load_library(folder: str | None, hunter, hunter_sha256: str) -> BlockLibrary
 def make_detector(args: argparse.Namespace) -> HunterDetector:
     """The detector the flags describe; checks every setting before any output is opened."""
     classifier, _ = load_hunter(args.weights, resolve_device(args.device))
-    return HunterDetector(classifier, scales=args.scales, stride=args.stride, threshold=args.threshold)
+    return HunterDetector(classifier, scales=args.scales, stride=args.stride, threshold=args.threshold,
+                          min_size=args.min_size)
 
 
 def detect(args: argparse.Namespace) -> None:
@@ -142,7 +143,8 @@ def batch(args: argparse.Namespace) -> int:
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
     heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
-    pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction, heatmap=heatmap)
+    detector = HunterDetector(hunter, min_size=args.min_size)
+    pipeline = DefendedPipeline(detector, library, args.mode, args.fraction, heatmap=heatmap)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force, args.workers)
@@ -168,7 +170,7 @@ def gif(args: argparse.Namespace) -> None:
     out = prepare_output(args.out, ".gif")
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
-    pipeline = DefendedPipeline(HunterDetector(hunter), library, args.mode, args.fraction)
+    pipeline = DefendedPipeline(HunterDetector(hunter, min_size=args.min_size), library, args.mode, args.fraction)
     frames, fps = defended_frames(pipeline, args.input, args.start, args.duration, args.fps, seed=args.seed)
     path, fps, width = write_sized_gif(frames, out, fps, args.width, args.max_size)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")
@@ -191,7 +193,8 @@ def live(args: argparse.Namespace) -> None:
     if camera is not None:
         camera.fps = source.fps
     state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
-    app = LiveApp(HunterDetector(hunter), library, source, str(device), args.fraction, window=not args.no_window,
+    detector = HunterDetector(hunter, min_size=args.min_size)
+    app = LiveApp(detector, library, source, str(device), args.fraction, window=not args.no_window,
                   out_dir=args.out_dir, state=state, workers=args.workers,
                   virtual_camera=camera, pace=playback_pace(source, not args.no_window, args.fast))
     previous = signal.signal(signal.SIGTERM, _interrupt)

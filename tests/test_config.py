@@ -81,6 +81,9 @@ def test_out_of_range_flags_exit_2_with_the_range(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["blocks", "generate", "--scene-steps", "-1"])
     assert exit_.value.code == 2 and "expected an integer of at least 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["batch", "x.mp4", "--min-size", "0"])
+    assert exit_.value.code == 2 and "expected a positive number, got 0.0" in capsys.readouterr().err
 
 
 def test_bad_set_and_missing_config(tmp_path, capsys):

@@ -25,6 +25,7 @@ def detector():
     ({"threshold": 0.0}, "threshold"),
     ({"scales": (0.5, -0.25)}, "scales"),
     ({"scales": ()}, "scales"),
+    ({"min_size": 0}, "min_size"),
 ])
 def test_bad_settings_are_refused(kwargs, message, random_hunter):
     with pytest.raises(SaviourError, match=message):
@@ -36,6 +37,12 @@ def test_default_scales_cover_small_and_large_animals():
     assert scales[0] * 20 / 25 >= 0.5            # a 20-px animal fills at least half a window
     assert scales[-1] * 180 / 25 <= 0.95         # a half-frame animal still fits a window
     assert all(b / a == pytest.approx(0.5) for a, b in zip(scales, scales[1:]))
+
+
+def test_a_min_size_in_proportion_to_the_frame_gives_the_same_pyramid():
+    # what --min-size 60 buys a 1080p camera: the levels, and so the network's work, of 360p with 20
+    small, large = default_scales(360, 20), default_scales(1080, 60)
+    assert len(large) == len(small) and [1080 * s for s in large] == pytest.approx([360 * s for s in small])
 
 
 def detections(boxes, names):
