@@ -22,12 +22,18 @@ def read_yaml(path: str | Path):
 PARTIAL = ".part"
 
 
+def partial_name(path: str | Path) -> Path:
+    """The hidden name beside `path` that a file is written under until it is complete."""
+    path = Path(path)
+    return path.with_name(f".{path.name}{PARTIAL}")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary name beside `path` to write to: renamed to `path` when the block completes, removed
     when it fails (a full disk, Ctrl-C), so no truncated file is ever left under the final name."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{PARTIAL}")
+    tmp = partial_name(path)
     try:
         yield tmp
         tmp.replace(path)
@@ -46,7 +52,7 @@ def write_atomically(path: str | Path, data: str | bytes) -> None:
 
 
 def final_name(path: str | Path) -> Path:
-    """The file an `atomic_path` temporary name stands for (the path itself for any other name)."""
+    """The file a `partial_name` stands for (the path itself for any other name)."""
     path = Path(path)
     if path.name.startswith(".") and path.name.endswith(PARTIAL):
         return path.with_name(path.name[1:-len(PARTIAL)])

@@ -84,8 +84,8 @@ def _add_weights(parser: argparse.ArgumentParser) -> None:
                         help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
 
 
-MIN_SIZE_HELP = ("smallest animal to find, in frame pixels (default: 20); the detector's cost falls with its "
-                 "square, so on large frames a larger size is much faster: 60 at 1080p costs what 20 does at 360p")
+MIN_SIZE_HELP = ("smallest animal to find, in frame pixels (default: 20); larger is much faster on large frames: "
+                 "at 1080p, 60 scans the pyramid that 20 scans at 360p")
 
 
 def _add_min_size(parser: argparse.ArgumentParser) -> None:

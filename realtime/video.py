@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from engine.errors import SaviourError
+from engine.files import partial_name
 
 MILLISECONDS = Fraction(1, 1000)   # the time base of frames written with their own timestamps
 
@@ -62,7 +63,7 @@ class Mp4Writer:
     def __init__(self, path: str | Path, fps: float = 30.0, crf: int = 23):
         self.path = prepare_output(path, ".mp4")
         self.fps, self.crf = fps, crf
-        self._tmp = self.path.with_name(f".{self.path.name}.part")
+        self._tmp = partial_name(self.path)
         self._container = self._stream = None
         self.frames, self._pts = 0, -1
 
