@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 from pathlib import Path
@@ -113,7 +114,12 @@ def evaluate(args: argparse.Namespace) -> None:
         with tqdm(total=args.frames, desc=name, unit="frame", leave=False) as bar:
             result = evaluate_detector(detector, args.seed, args.frames, progress=bar, **options)
         for species, t in result.tallies.items():
-            print(f"{name:<18}{species:<9}{t.recall:>8.3f}{t.precision:>11.3f}{t.to_find:>9}{t.detected:>12}")
+            print(f"{name:<18}{species:<9}{_rate(t.recall):>8}{_rate(t.precision):>11}{t.to_find:>9}{t.detected:>12}")
+
+
+def _rate(value: float) -> str:
+    """A recall or precision to 3 places; n/a when nothing was there to count (no animals, no detections)."""
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
 def _accuracy_line(result: dict, labels) -> str:
