@@ -32,6 +32,7 @@ KEY_HELP = (("q / Esc", "quit"), ("b", "blocks on/off"), ("d", "decoys on/off"),
             ("v", "cycle view"), ("space", "pause"), ("s", "snapshot PNG"), ("r", "record MP4 + GIF"),
             ("?", "this help"))
 ESC = 27
+MIN_VIEW_HEIGHT = 360   # the HUD's three lines and the key help fit from here
 
 
 @dataclass
@@ -108,6 +109,15 @@ def handle_key(state: LiveState, key: int) -> str | None:
     elif char == "r":
         return "record"
     return None
+
+
+def enlarged(view: np.ndarray, min_height: int = MIN_VIEW_HEIGHT) -> np.ndarray:
+    """A view from a small source (a 200x120 screen region) scaled up by a whole factor, in blocky
+    pixels, so that the HUD and the key help drawn on it afterwards fit and read."""
+    factor = -(-min_height // view.shape[0])
+    if factor <= 1:
+        return view
+    return cv2.resize(view, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
 
 
 def letterboxed(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -241,7 +251,7 @@ class LiveApp:
             start = time.perf_counter()
             result.heatmap = self.heat(result.defended)
             result.timings["heatmap"] = (time.perf_counter() - start) * 1000
-        shown = self.compose(result)
+        shown = enlarged(self.compose(result))
         self.latency_ms = (time.perf_counter() - submitted) * 1000
         self._wait_for_due_time()
         now = time.perf_counter()

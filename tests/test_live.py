@@ -16,7 +16,7 @@ from PIL import Image
 
 from realtime import sources
 from realtime.cli import main
-from realtime.live import ESC, KEY_HELP, LiveState, Recorder, draw_help, handle_key
+from realtime.live import ESC, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
 from realtime.world import FarmWorld
 
 
@@ -116,6 +116,14 @@ def test_a_live_recording_plays_at_the_pace_it_was_shown_not_the_cameras_nominal
     with Image.open(record.with_suffix(".gif")) as gif:
         shown_ms = sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames))
     assert 1100 < shown_ms < 3000
+
+
+def test_a_small_view_is_enlarged_by_a_whole_factor_and_a_normal_one_kept():
+    small = np.arange(120 * 400 * 3, dtype=np.uint32).astype(np.uint8).reshape(120, 400, 3)
+    big = enlarged(small)
+    assert big.shape == (360, 1200, 3) and (big[::3, ::3] == small).all()
+    normal = np.zeros((360, 1280, 3), np.uint8)
+    assert enlarged(normal) is normal
 
 
 def test_a_recording_keeps_its_size_and_proportions_when_the_view_changes(tmp_path):
