@@ -1,6 +1,7 @@
 """`saviour batch`: run the defended pipeline over many video files.
 
-Per input, under OUT/<name>/: `annotated.mp4` (before | after, H.264), `frames.jsonl` (one line per
+Per input, under OUT/<name>/: `annotated.mp4` (before | after, or after alone; H.264) or with view
+"defended" `defended.mp4` (the defended frames without the hunter's overlay), `frames.jsonl` (one line per
 frame: detections before and after, aim points, heatmap statistics, timings) and `summary.json`,
 which is written last, so its presence marks the input as done. Every file appears under its final
 name only when complete. OUT/batch_summary.json lists each input as done, skipped or failed.
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from engine.detect import target_point
@@ -21,7 +23,7 @@ from engine.detections import Detections
 from engine.errors import SaviourError
 from engine.files import atomic_path, write_atomically
 from realtime.memory import HeapTrimmer
-from realtime.overlay import side_by_side
+from realtime.overlay import output_view
 from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.sources import VideoFileSource
 from realtime.video import Mp4Writer
@@ -84,17 +86,20 @@ def _point(point):
 
 
 def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
-                  workers: int = 2) -> dict:
+                  workers: int = 2, view: str = "side-by-side") -> dict:
     """Run one video; write its three outputs; return its summary. Chunks of `batch_size` frames are
     detected and defended on `workers` threads at once; heatmaps and writing follow in frame order."""
     source = VideoFileSource(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, started = _Written(), time.perf_counter()
     with atomic_path(out_dir / "frames.jsonl") as log_tmp:
-        with (Mp4Writer(out_dir / "annotated.mp4", fps=source.fps) as video, open(log_tmp, "w") as log,
+        with (Mp4Writer(out_dir / video_name(view), fps=source.fps) as video, open(log_tmp, "w") as log,
               InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
+            def render(result: FrameResult) -> np.ndarray:
+                return output_view(result, pipeline.mode, view)
+
             def write_next():
-                _write(pipeline.add_heatmaps(work.next()), pipeline.mode, video, log, written, progress)
+                _write(pipeline.add_heatmaps(work.next()), render, video, log, written, progress)
 
             chunk = []
             for frame in source:
@@ -111,7 +116,7 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
     seconds = time.perf_counter() - started
     summary = {"input": str(path), "frames": written.frames, "fps_source": source.fps, "seconds": round(seconds, 2),
                "speed_x_realtime": round(written.frames / source.fps / seconds, 3) if seconds else None,
-               "mode": pipeline.mode, "frames_aimed_at_a_chicken": written.aimed}
+               "mode": pipeline.mode, "view": view, "frames_aimed_at_a_chicken": written.aimed}
     _write_json(out_dir / "summary.json", summary)
     return summary
 
@@ -123,9 +128,9 @@ class _Written:
     trimmer: HeapTrimmer = field(default_factory=HeapTrimmer)
 
 
-def _write(results: list[FrameResult], mode: str, video, log, written: _Written, progress) -> None:
+def _write(results: list[FrameResult], render, video, log, written: _Written, progress) -> None:
     for result in results:
-        video.write(side_by_side(result, mode))
+        video.write(render(result))
         record = frame_record(written.frames, result)
         log.write(json.dumps(record) + "\n")
         written.aimed["before"] += record["aim_before"] is not None
@@ -136,7 +141,7 @@ def _write(results: list[FrameResult], mode: str, video, log, written: _Written,
 
 
 def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_size: int = 8,
-              force: bool = False, workers: int = 2) -> BatchReport:
+              force: bool = False, workers: int = 2, view: str = "side-by-side") -> BatchReport:
     """Every input in turn; a failing input is recorded and the batch goes on."""
     report = BatchReport()
     paths = expand_inputs(inputs, out)
@@ -156,7 +161,7 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
                     raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in this folder")
                 total = VideoFileSource(path).frames
                 with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
-                    process_input(path, target, pipeline, batch_size, bar, workers)
+                    process_input(path, target, pipeline, batch_size, bar, workers, view)
                 report.done.append(str(path))
             except SaviourError as error:
                 report.failed.append((str(path), str(error)))
@@ -166,6 +171,11 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
             "done": report.done, "skipped": report.skipped,
             "failed": [{"input": p, "reason": r} for p, r in report.failed]})
     return report
+
+
+def video_name(view: str) -> str:
+    """The output video's name: the hunter's overlay makes it annotated; the bare defended view is not."""
+    return "defended.mp4" if view == "defended" else "annotated.mp4"
 
 
 def _write_json(path: Path, data: dict) -> None:

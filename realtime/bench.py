@@ -133,7 +133,8 @@ def app_rows(detector: HunterDetector, frames: int, soak: int) -> list[tuple[str
     rows = [(f"saviour live --no-window, blocks + drawing ({dev})", live_fps(detector, frames, False), "frames/s"),
             (f"the same, --workers 1 ({dev})", live_fps(detector, frames, False, workers=1), "frames/s"),
             (f"saviour live --no-window + heatmap ({dev})", live_fps(detector, frames, True), "frames/s"),
-            (f"saviour batch, 1280x720 30 FPS clip ({dev})", batch_speed(detector, frames), "x real time")]
+            (f"saviour batch, 1280x720 30 FPS clip ({dev})", batch_speed(detector, frames), "x real time"),
+            (f"the same, --view defended ({dev})", batch_speed(detector, frames, "defended"), "x real time")]
     if soak:
         growth, end = soak_growth_mb(detector, soak)
         rows += [(f"live soak: resident growth over {soak} frames ({dev})", growth, "MB"),

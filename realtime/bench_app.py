@@ -38,8 +38,8 @@ def live_fps(detector: HunterDetector, frames: int, heatmap: bool, workers: int 
     return app.frames / (time.perf_counter() - start)
 
 
-def batch_speed(detector: HunterDetector, frames: int) -> float:
-    """How many times faster than real time `saviour batch` runs a 1280x720 30 FPS clip."""
+def batch_speed(detector: HunterDetector, frames: int, view: str = "side-by-side") -> float:
+    """How many times faster than real time `saviour batch --view VIEW` runs a 1280x720 30 FPS clip."""
     library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
     world = FarmWorld(seed=BENCH_SEED, size=(1280, 720))
     with tempfile.TemporaryDirectory() as folder:
@@ -49,7 +49,7 @@ def batch_speed(detector: HunterDetector, frames: int) -> float:
                 video.write(world.render(i)[0])
         pipeline = DefendedPipeline(detector, library, "camouflage")
         with tqdm(total=frames, desc="batch 720p", unit="frame", leave=False) as bar:
-            summary = process_input(clip, Path(folder) / "out", pipeline, 8, bar)
+            summary = process_input(clip, Path(folder) / "out", pipeline, 8, bar, view=view)
     return summary["speed_x_realtime"]
 
 

@@ -17,6 +17,7 @@ from engine.files import final_name
 from realtime import commands, config, explain_commands
 from realtime.demo import DEMO_SEED
 from realtime.heatmap import HEATMAPS
+from realtime.overlay import OUTPUT_VIEWS
 from realtime.pipeline import DEFAULT_FRACTION, MODES
 
 EXIT_FAILED = 1
@@ -289,6 +290,7 @@ def _add_batch(sub) -> None:
         saviour batch clips/ --out out/batch
         saviour batch 'footage/**/*.mp4' extra.mov --out out/batch --mode decoys --batch-size 16
         saviour batch clips/ --out out/batch --force          # redo inputs that are already done
+        saviour batch clips/ --view defended                  # the defended video alone, no overlay
         """, commands.batch)
     batch.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders of videos or glob patterns")
     batch.add_argument("--out", default="out/batch",
@@ -298,6 +300,9 @@ def _add_batch(sub) -> None:
     batch.add_argument("--batch-size", type=_at_least(1), default=8, help="frames per detector pass (default: 8)")
     batch.add_argument("--workers", type=_at_least(1), default=2,
                        help="batches detected and defended at once, on threads (default: 2)")
+    batch.add_argument("--view", default="side-by-side", choices=OUTPUT_VIEWS,
+                       help="the output video: both panels, the AFTER panel, or the defended frames without the "
+                            "hunter's overlay, as defended.mp4 (default: side-by-side)")
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     _add_weights(batch)

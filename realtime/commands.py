@@ -153,7 +153,7 @@ def batch(args: argparse.Namespace) -> int:
     pipeline = DefendedPipeline(detector, library, args.mode, args.fraction, heatmap=heatmap)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force, args.workers)
+        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force, args.workers, args.view)
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "

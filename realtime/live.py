@@ -20,7 +20,7 @@ from engine.errors import SaviourError
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
-from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, blend_heatmap, put_label
+from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.sources import LiveSource
 from realtime.video import Mp4Writer, prepare_output
@@ -264,8 +264,7 @@ class LiveApp:
         if self.recorder is not None:
             self.recorder.write(shown)
         if self.virtual_camera is not None:
-            defended = result.defended
-            self.virtual_camera.send(defended if result.heatmap is None else blend_heatmap(defended, result.heatmap))
+            self.virtual_camera.send(defended_frame(result))
         self.frames += 1
         self.trimmer.tick()
         return shown

@@ -80,10 +80,15 @@ def before_panel(result, heat: np.ndarray | None = None) -> np.ndarray:
     return panel
 
 
+def defended_frame(result) -> np.ndarray:
+    """A FrameResult's defended frame as it goes out: blocks, decoys and the heatmap if any, without
+    the hunter's overlay (for a virtual camera, or a batch's clean output)."""
+    return result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
+
+
 def after_panel(result, mode: str) -> np.ndarray:
     """The hunter's view of a FrameResult's defended frame, with its heatmap if any, titled with the mode."""
-    defended = result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
-    panel = hunter_view(defended, result.after, target_point(result.after))
+    panel = hunter_view(defended_frame(result), result.after, target_point(result.after))
     put_label(panel, f"AFTER: {mode}", (8, 20), WHITE, scale=0.55)
     return panel
 
@@ -95,3 +100,13 @@ def side_by_side(result, mode: str, fps: float | None = None, before_heat: np.nd
     if fps is not None:
         put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), WHITE, scale=0.5)
     return np.concatenate([before_panel(result, before_heat), after], axis=1)
+
+
+OUTPUT_VIEWS = ("side-by-side", "after", "defended")
+
+
+def output_view(result, mode: str, view: str = "side-by-side") -> np.ndarray:
+    """One of OUTPUT_VIEWS of a FrameResult: both panels, the AFTER panel alone, or the bare defended frame."""
+    if view == "side-by-side":
+        return side_by_side(result, mode)
+    return after_panel(result, mode) if view == "after" else defended_frame(result)

@@ -41,6 +41,19 @@ def test_batch_writes_video_log_and_summaries_and_goes_on_after_bad_inputs(tmp_p
     assert "failed 2" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("view, name, width", [("after", "annotated.mp4", 320), ("defended", "defended.mp4", 320),
+                                               ("side-by-side", "annotated.mp4", 640)])
+def test_batch_writes_the_chosen_view(tmp_path, clip, view, name, width):
+    out = tmp_path / "out"
+    assert main(["batch", str(clip), "--out", str(out), "--view", view, "--device", "cpu"]) == 0
+    with av.open(str(out / "farm" / name)) as video:
+        stream = video.streams.video[0]
+        assert (stream.codec_context.width, stream.frames) == (width, 10)
+        first = next(video.decode(stream)).to_ndarray(format="bgr24")
+    titled = (first[5:25, 5:60].min(axis=2) > 230).any()    # the white title; the sky is (255, 200, 175)
+    assert titled == (view != "defended") and json.loads((out / "farm" / "summary.json").read_text())["view"] == view
+
+
 def test_a_folder_or_glob_without_videos_is_a_failed_input(tmp_path, capsys):
     empty = tmp_path / "no-videos"
     empty.mkdir()
@@ -79,7 +92,7 @@ def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch
     from realtime import batch
 
     calls = {"n": 0}
-    original = batch.side_by_side
+    original = batch.output_view
 
     def interrupt_on_the_fifth_frame(*args):
         calls["n"] += 1
@@ -87,7 +100,7 @@ def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch
             raise KeyboardInterrupt
         return original(*args)
 
-    monkeypatch.setattr(batch, "side_by_side", interrupt_on_the_fifth_frame)
+    monkeypatch.setattr(batch, "output_view", interrupt_on_the_fifth_frame)
     out = tmp_path / "out"
     assert main(["batch", str(clip), "--out", str(out), "--batch-size", "2", "--device", "cpu"]) == 130
     assert not (out / "farm" / "annotated.mp4").exists() and not (out / "farm" / "summary.json").exists()

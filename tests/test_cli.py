@@ -280,5 +280,5 @@ def test_bench_prints_every_row(capsys):
                 "per-window loop", "dense / per-window", "defended pipeline", "live RISE heatmap",
                 "RISE masks, ours / notebook", "RISE full map, notebook / ours", "saviour live --no-window",
                 "saviour batch, 1280x720", "live soak: resident growth", "rescan of the defended frame",
-                "the same, --workers 1"]:
+                "the same, --workers 1", "the same, --view defended"]:
         assert row in table
