@@ -12,9 +12,9 @@ from engine.detect import bgr_to_tensor
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
         batch_size: int = 256, lr: float = 3e-3, seed: int = 0, class_balance: float = 1.0,
-        progress=None) -> list[float]:
-    """Train `model` with Adam, a one-cycle schedule, a class-weighted loss (see `class_weights`) and
-    random flips and gains.
+        weight_decay: float = 0.0, progress=None) -> list[float]:
+    """Train `model` with AdamW (Adam when `weight_decay` is 0), a one-cycle schedule, a class-weighted
+    loss (see `class_weights`) and random flips and gains.
 
     Returns the mean training loss per epoch. `progress`, if given, is updated once per batch.
     """
@@ -24,7 +24,8 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
     x, y = bgr_to_tensor(patches_bgr, device), torch.as_tensor(labels, device=device)
     weight = class_weights(torch.bincount(y, minlength=len(model.labels)), class_balance).to(device)
     steps = epochs * ((len(y) + batch_size - 1) // batch_size)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay) if weight_decay
+                 else torch.optim.Adam(model.parameters(), lr=lr))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
     history = []
     model.train()

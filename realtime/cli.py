@@ -155,6 +155,8 @@ def _add_train_hunter(sub) -> None:
     train.add_argument("--class-balance", type=_class_balance, default=1.0,
                        help="loss weight per class ~ count^-B: 1 weighs every class alike, 0 every patch "
                             "alike (default: 1)")
+    train.add_argument("--weight-decay", type=_not_negative, default=0.0,
+                       help="AdamW's decoupled weight decay; 0 is plain Adam, as the shipped hunter (default: 0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
 

@@ -87,7 +87,7 @@ def train_hunter(args: argparse.Namespace) -> None:
     batches = args.epochs * -(-len(train_y) // 512)
     with tqdm(total=batches, desc="train", unit="batch") as bar:
         fit(model, train_x, train_y, epochs=args.epochs, batch_size=512, lr=5e-3, seed=args.seed,
-            class_balance=args.class_balance, progress=bar)
+            class_balance=args.class_balance, weight_decay=args.weight_decay, progress=bar)
     digest = save_checkpoint(model, "hunter", out)
     if len(test_y):
         print(f"held-out accuracy: {_accuracy_line(accuracy(model, test_x, test_y), model.labels)}")

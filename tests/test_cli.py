@@ -225,6 +225,7 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["train-hunter", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),
     (["train-hunter", "--worlds", "0"], "--worlds: expected an integer of at least 1, got 0"),
+    (["train-hunter", "--weight-decay", "-0.1"], "--weight-decay: expected a number of at least 0, got -0.1"),
     (["train-farm", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),
     (["evaluate", "--frames", "0"], "--frames: expected an integer of at least 1, got 0"),
     (["detect", "--frames", "-5"], "--frames: expected an integer of at least 1, got -5"),

@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
-from engine.train import class_weights
+from engine.models import Hunter
+from engine.train import class_weights, fit
 
 COUNTS = torch.tensor([37, 29, 24, 190])
 
@@ -27,3 +29,16 @@ def test_partial_balance_keeps_the_order_of_the_weights():
     half = class_weights(COUNTS, 0.5)
     assert half.argmin() == 3 and half.argmax() == 2    # the commonest class counts least, the rarest most
     assert half.max() / half.min() < class_weights(COUNTS, 1.0).max() / class_weights(COUNTS, 1.0).min()
+
+
+def test_weight_decay_shrinks_the_weights():
+    rng = np.random.default_rng(0)
+    patches, labels = rng.integers(0, 256, (64, 25, 25, 3), dtype=np.uint8), rng.integers(0, 4, 64)
+
+    def trained(decay):
+        torch.manual_seed(0)
+        model = Hunter()
+        fit(model, patches, labels, epochs=2, batch_size=32, seed=0, weight_decay=decay)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert trained(0.5).norm() < trained(0.0).norm()
