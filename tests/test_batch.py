@@ -4,18 +4,12 @@ import av
 import pytest
 
 from realtime.cli import main
-from realtime.video import Mp4Writer
-from realtime.world import FarmWorld
+from tests.media import world_clip
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("clips") / "farm.mp4"
-    world = FarmWorld(seed=4242, size=(320, 180))
-    with Mp4Writer(path, fps=30) as video:
-        for i in range(10):
-            video.write(world.render(i)[0])
-    return path
+    return world_clip(tmp_path_factory.mktemp("clips") / "farm.mp4", 10)
 
 
 def test_batch_writes_video_log_and_summaries_and_goes_on_after_bad_inputs(tmp_path, clip, capsys):

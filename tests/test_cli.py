@@ -11,8 +11,7 @@ import torchvision
 
 from blocks.library import DEFAULT_RECIPES
 from realtime.cli import build_parser, main
-from realtime.video import Mp4Writer
-from realtime.world import FarmWorld
+from tests.media import world_clip
 
 
 def leaf_commands(parser=None, prefix=""):
@@ -114,14 +113,6 @@ def bad_weights(tmp_path):
     path = tmp_path / "resnet.pt"
     torch.save(torchvision.models.resnet18().state_dict(), path)
     return str(path)
-
-
-def world_clip(path, frames: int):
-    """An MP4 of the farm world, written by the project's own writer (its index first, faststart)."""
-    with Mp4Writer(path, fps=30) as video:
-        for i in range(frames):
-            video.write(FarmWorld(seed=4242, size=(320, 180)).render(i)[0])
-    return path
 
 
 @pytest.mark.parametrize("extra, message", [

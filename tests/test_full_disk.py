@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from engine.files import atomic_path, final_name, write_atomically
-from realtime.video import Mp4Writer
-from realtime.world import FarmWorld
+from tests.media import world_clip
 
 LIMIT = 40_000   # bytes: more than any summary or log line, less than any of the videos below
 
@@ -23,12 +22,7 @@ def _limit_file_size():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("clips") / "farm.mp4"
-    world = FarmWorld(seed=4242, size=(320, 180))
-    with Mp4Writer(path, fps=30) as video:
-        for i in range(30):
-            video.write(world.render(i)[0])
-    return path
+    return world_clip(tmp_path_factory.mktemp("clips") / "farm.mp4", 30)
 
 
 @pytest.mark.parametrize("command, output", [
