@@ -96,7 +96,7 @@ def test_attack_explanation_reports_the_three_comparisons(tmp_path, capsys, meth
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["attack-explanation", "--eps", "2"], "eps must be in (0, 1]"),
+    (["attack-explanation", "--eps", "2"], "eps must be in (0, 1], the [0, 1] pixel scale (8/255 for 8 levels)"),
     (["attack-explanation", "--image", "README.md"], "not a readable image"),
     (["train-farm", "--worlds", "0", "--out", "x.pt"], "--worlds must be in [1, 100]"),
 ])

@@ -40,7 +40,8 @@ class ExplanationAttack:
         if self.method not in ATTACKABLE:
             raise SaviourError(f"cannot attack {self.method!r} explanations (attackable: {', '.join(ATTACKABLE)})")
         if not 0 < self.eps <= 1:
-            raise SaviourError(f"attack budget eps must be in (0, 1], got {self.eps}")
+            raise SaviourError(f"attack budget eps must be in (0, 1], the [0, 1] pixel scale (8/255 for 8 levels), "
+                               f"got {self.eps}")
         if self.method == "rise" and self.masks is None:
             raise SaviourError("a RISE attack needs fixed masks (masks=generate_masks(...))")
 
