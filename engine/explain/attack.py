@@ -73,10 +73,8 @@ class ExplanationAttack:
             map_loss = ((self.explanation(model, x_adv, label, beta) - goal) ** 2).mean()
             output = model(x_adv).softmax(1)
             loss = map_loss + self.gamma * ((output - clean) ** 2).sum()
-            # keep the iterate whose map of the real (ReLU) model is closest, with the class unchanged
             true_loss = self._true_map_loss(model, x_adv, label, goal) if self.method != "rise" else map_loss.item()
-            if int(output.argmax()) == label and true_loss < best_loss:
-                best, best_loss = x_adv[0].detach().clone(), true_loss
+            best, best_loss = _better(best, best_loss, x_adv, output, label, true_loss)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -85,13 +83,23 @@ class ExplanationAttack:
                 delta.copy_((x + delta).clamp(0, 1) - x)
             if progress is not None:
                 progress.update(1)
-        return best
-
+        final = (x + delta).detach()
+        with torch.no_grad():
+            output = model(final).softmax(1)
+        return _better(best, best_loss, final, output, label, self._true_map_loss(model, final, label, goal))[0]
 
     def _true_map_loss(self, model, x_adv, label, goal) -> float:
         """The map loss on the real network (ReLU, no softplus): what the report will measure."""
-        real = self.explanation(model, x_adv.detach().requires_grad_(True), label).detach()
+        with torch.set_grad_enabled(self.method != "rise"):
+            real = self.explanation(model, x_adv.detach().requires_grad_(self.method != "rise"), label).detach()
         return ((real - goal) ** 2).mean().item()
+
+
+def _better(best, best_loss, x_adv, output, label, true_loss):
+    """(image, loss) of the better iterate: the one whose real map is closer, with the class unchanged."""
+    if int(output.argmax()) == label and true_loss < best_loss:
+        return x_adv[0].detach().clone(), true_loss
+    return best, best_loss
 
 
 def softplus_copy(model: nn.Module, beta: float) -> nn.Module:

@@ -1,0 +1,63 @@
+"""The explanation attack: budget, prediction, the map moving toward the target, softplus copies."""
+
+import pytest
+import torch
+from torch import nn
+
+from engine.explain import generate_masks
+from engine.explain.attack import ExplanationAttack, away_target, softplus_copy
+
+SIZE = (16, 16)
+
+
+def small_classifier() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, padding=1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3)).eval()
+
+
+def attack(method: str, steps: int) -> ExplanationAttack:
+    masks = generate_masks(32, 4, 0.5, SIZE, generator=torch.Generator().manual_seed(0)) if method == "rise" else None
+    return ExplanationAttack(method=method, eps=8 / 255, steps=steps, lr=0.01, masks=masks)
+
+
+def map_distance(settings: ExplanationAttack, model, image, goal) -> float:
+    label = int(model(image[None]).argmax())
+    return settings._true_map_loss(model, image[None], label, goal / goal.mean())
+
+
+@pytest.fixture
+def image():
+    return torch.rand(3, *SIZE, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("method", ["saliency", "rise"])
+def test_the_map_moves_toward_the_target_within_budget_and_class(method, image):
+    model, settings = small_classifier(), attack(method, steps=20)
+    goal = away_target(SIZE, (0, 0, 6, 6))
+    adversarial = settings(model, image, goal)
+    assert (adversarial - image).abs().max() <= settings.eps + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    assert model(adversarial[None]).argmax() == model(image[None]).argmax()
+    assert map_distance(settings, model, adversarial, goal) < map_distance(settings, model, image, goal)
+
+
+@pytest.mark.parametrize("method", ["saliency", "rise"])
+def test_one_step_returns_the_stepped_image_when_it_is_better(method, image):
+    model, settings = small_classifier(), attack(method, steps=1)
+    goal = away_target(SIZE, (0, 0, 6, 6))
+    adversarial = settings(model, image, goal)
+    assert not torch.equal(adversarial, image)
+    assert map_distance(settings, model, adversarial, goal) < map_distance(settings, model, image, goal)
+
+
+def test_softplus_copy_shares_weights_and_leaves_the_model_alone():
+    model = small_classifier()
+    smooth = softplus_copy(model, beta=50.0)
+    assert not any(isinstance(m, nn.ReLU) for m in smooth.modules())
+    assert sum(isinstance(m, nn.Softplus) for m in smooth.modules()) == 2
+    assert sum(isinstance(m, nn.ReLU) for m in model.modules()) == 2
+    assert smooth[0].weight is model[0].weight
+    x = torch.rand(1, 3, *SIZE, generator=torch.Generator().manual_seed(2))
+    # a large beta makes softplus nearly ReLU
+    assert torch.allclose(softplus_copy(model, 1e4)(x), model(x), atol=1e-3)
