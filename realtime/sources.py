@@ -84,7 +84,8 @@ class VideoFileSource(Source):
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
         capture.release()
-        known = count if count > 0 else None
+        self.header_frames = count if count > 0 else None   # None for a still image or a live stream
+        known = self.header_frames
         self.frames = min(frames, known) if frames is not None and known else (frames or known)
 
     def __iter__(self):
@@ -107,7 +108,7 @@ class VideoFileSource(Source):
     def _warn_if_short(self, read: int) -> None:
         """Say so when a file ends well before the frame count its header gives (a cut-off download
         or recording): the run goes on with the frames there are. Some containers only estimate it."""
-        if self.frames is not None and read < self.frames - max(2, self.frames // 100):
+        if self.header_frames and read < self.frames - max(2, self.frames // 100):
             _warn(f"{self.path}: the video ended after {read} of {self.frames} frames; it may be truncated")
 
 

@@ -30,6 +30,14 @@ def test_a_folder_or_glob_of_images_plays_in_name_order(tmp_path):
         open_source(str(tmp_path / "*.jpg"))
 
 
+def test_a_single_image_file_is_one_frame_with_no_truncation_warning(tmp_path, capsys):
+    image = tmp_path / "shot.png"
+    cv2.imwrite(str(image), np.full((40, 60, 3), 90, np.uint8))
+    frames = list(open_source(str(image), frames=5))
+    assert len(frames) == 1 and frames[0].shape == (40, 60, 3)
+    assert "truncated" not in capsys.readouterr().err
+
+
 class FlakyReader:
     """Delivers `good` numbered frames, then fails; counts how often it was opened."""
 
