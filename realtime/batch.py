@@ -93,7 +93,7 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
     out_dir.mkdir(parents=True, exist_ok=True)
     written, started = _Written(), time.perf_counter()
     with atomic_path(out_dir / "frames.jsonl") as log_tmp:
-        with (Mp4Writer(out_dir / video_name(view), fps=source.fps) as video, open(log_tmp, "w") as log,
+        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=path) as video, open(log_tmp, "w") as log,
               InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
             def render(result: FrameResult) -> np.ndarray:
                 return output_view(result, pipeline.mode, view)

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.errors import SaviourError
 from engine.files import partial_name
+from realtime.audio import SoundTrack
 
 MILLISECONDS = Fraction(1, 1000)   # the time base of frames written with their own timestamps
 
@@ -53,18 +54,19 @@ def _writable_folder(folder: Path, probe: str) -> Path:
 class Mp4Writer:
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 
-    The file appears under its final name only when the writer closes without an error.
+    The file appears under its final name only when the writer closes without an error. With
+    `sound_of`, a video file, that file's sound is carried over under the written frames.
 
     Example:
         >>> with Mp4Writer("out/detect.mp4", fps=30) as video:
         ...     video.write(frame_bgr)
     """
 
-    def __init__(self, path: str | Path, fps: float = 30.0, crf: int = 23):
+    def __init__(self, path: str | Path, fps: float = 30.0, crf: int = 23, sound_of: str | Path | None = None):
         self.path = prepare_output(path, ".mp4")
-        self.fps, self.crf = fps, crf
+        self.fps, self.crf, self.sound_of = fps, crf, sound_of
         self._tmp = partial_name(self.path)
-        self._container = self._stream = None
+        self._container = self._stream = self._sound = None
         self.frames, self._pts = 0, -1
 
     def write(self, frame: np.ndarray, seconds: float | None = None) -> None:
@@ -81,6 +83,8 @@ class Mp4Writer:
         for packet in self._stream.encode(packet_frame):
             self._container.mux(packet)
         self.frames += 1
+        if self._sound is not None:
+            self._sound.mux_until(self._container, self.frames / self.fps)
 
     def _open(self, width: int, height: int, timed: bool = False) -> None:
         # faststart is the muxer's option: the index goes first, so a browser plays the file while it loads
@@ -91,6 +95,10 @@ class Mp4Writer:
         self._stream.options = {"crf": str(self.crf), "preset": "veryfast"}
         if timed:
             self._stream.codec_context.time_base = MILLISECONDS
+        elif self.sound_of is not None:
+            self._sound = SoundTrack.of(self.sound_of)
+            if self._sound is not None:
+                self._sound.attach(self._container)
 
     def close(self) -> Path:
         """Finish the file and move it to its final name."""
@@ -99,6 +107,8 @@ class Mp4Writer:
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+            if self._sound is not None:
+                self._sound.finish(self._container, self.frames / self.fps)
             self._container.close()
             self._tmp.replace(self.path)
         except BaseException:   # a full disk while flushing: no truncated file under either name
@@ -108,6 +118,8 @@ class Mp4Writer:
 
     def abort(self) -> None:
         """Drop the partial file."""
+        if self._sound is not None:
+            self._sound.close()
         if self._container is not None:
             try:
                 self._container.close()

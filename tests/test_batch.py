@@ -4,7 +4,7 @@ import av
 import pytest
 
 from realtime.cli import main
-from tests.media import world_clip
+from tests.media import clip_with_sound, streams, world_clip
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,16 @@ def test_batch_writes_the_chosen_view(tmp_path, clip, view, name, width):
         first = next(video.decode(stream)).to_ndarray(format="bgr24")
     titled = (first[5:25, 5:60].min(axis=2) > 230).any()    # the white title; the sky is (255, 200, 175)
     assert titled == (view != "defended") and json.loads((out / "farm" / "summary.json").read_text())["view"] == view
+
+
+@pytest.mark.parametrize("codec, name, carried", [("aac", "talk.mp4", "aac"), ("pcm_s16le", "camera.mov", "aac")])
+def test_the_inputs_sound_is_carried_over_in_step(tmp_path, codec, name, carried):
+    clip = clip_with_sound(tmp_path / name, 12, codec)
+    out = tmp_path / "out"
+    assert main(["batch", str(clip), "--out", str(out), "--view", "defended", "--device", "cpu"]) == 0
+    found = streams(out / clip.stem / "defended.mp4")
+    assert found["video"][0] == "h264" and found["video"][2] == 12
+    assert found["audio"][0] == carried and found["audio"][1] == pytest.approx(12 / 30, abs=0.03)
 
 
 def test_a_folder_or_glob_without_videos_is_a_failed_input(tmp_path, capsys):

@@ -11,7 +11,7 @@ import torchvision
 
 from blocks.library import DEFAULT_RECIPES
 from realtime.cli import build_parser, main
-from tests.media import world_clip
+from tests.media import clip_with_sound, streams, world_clip
 
 
 def leaf_commands(parser=None, prefix=""):
@@ -107,6 +107,15 @@ def test_a_truncated_video_gives_the_frames_it_has_and_a_warning(tmp_path, capsy
         frames = container.streams.video[0].frames
     assert code == 0 and 0 < frames < 60 and f"wrote {out} ({frames} frames)" in stdout
     assert f"{cut}: the video ended after {frames} of 60 frames; it may be truncated" in err
+
+
+def test_detect_keeps_the_sound_under_the_frames_it_wrote(tmp_path, capsys):
+    clip = clip_with_sound(tmp_path / "talk.mp4", 30, "aac")
+    out = tmp_path / "talk_hunter.mp4"
+    code, _, err = run(capsys, "detect", "--source", str(clip), "--frames", "9", "--out", str(out), "--device", "cpu")
+    found = streams(out)
+    assert code == 0 and found["video"][2] == 9 and found["audio"][0] == "aac" and "warning" not in err
+    assert found["audio"][1] == pytest.approx(9 / 30, abs=0.03)   # not the clip's whole second
 
 
 def bad_weights(tmp_path):
