@@ -1,4 +1,4 @@
-"""`saviour batch`: run the defended pipeline over many video files.
+"""`saviour batch`: run the defended pipeline over many video files (or folders of images, each one video).
 
 Per input, under OUT/<name>/: `annotated.mp4` (before | after, or after alone; H.264) or with view
 "defended" `defended.mp4` (the defended frames without the hunter's overlay), `frames.jsonl` (one line per
@@ -25,7 +25,7 @@ from engine.files import atomic_path, write_atomically
 from realtime.memory import HeapTrimmer
 from realtime.overlay import output_view
 from realtime.pipeline import DefendedPipeline, FrameResult
-from realtime.sources import VideoFileSource
+from realtime.sources import IMAGE_SUFFIXES, ImageFilesSource, Source, VideoFileSource
 from realtime.video import Mp4Writer
 from realtime.workers import InOrder, threads_per_worker
 
@@ -35,8 +35,8 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 def expand_inputs(specs: list[str], out: Path | None = None) -> list[Path]:
     """Files as given, folders as their video files (sorted), globs as their matches; order kept, no repeats.
     A glob's matches under `out` are left out: they are this batch's own outputs (`clips/**/*.mp4`
-    with `--out clips/out`). A folder or glob that holds no video is kept as given, so it is
-    reported as failed."""
+    with `--out clips/out`). A folder or glob that holds no video is kept as given: a folder of
+    images is then one input (see `open_input`), anything else is reported as failed."""
     outputs = out.resolve() if out is not None else None
     found: list[Path] = []
     for spec in specs:
@@ -85,15 +85,28 @@ def _point(point):
     return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
 
 
+def open_input(path: Path) -> Source:
+    """A video file, or a folder of images as a video of 30 FPS in name order."""
+    if not path.is_dir():
+        return VideoFileSource(path)
+    images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) "
+                           f"or images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+    return ImageFilesSource(images, description=str(path))
+
+
 def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
                   workers: int = 2, view: str = "side-by-side") -> dict:
-    """Run one video; write its three outputs; return its summary. Chunks of `batch_size` frames are
-    detected and defended on `workers` threads at once; heatmaps and writing follow in frame order."""
-    source = VideoFileSource(path)
+    """Run one video; write its three outputs; return its summary. Chunks of up to `batch_size`
+    same-sized frames are detected and defended on `workers` threads at once; heatmaps and writing
+    follow in frame order."""
+    source = open_input(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, started = _Written(), time.perf_counter()
     with atomic_path(out_dir / "frames.jsonl") as log_tmp:
-        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=path) as video, open(log_tmp, "w") as log,
+        sound = None if path.is_dir() else path
+        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=sound) as video, open(log_tmp, "w") as log,
               InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
             def render(result: FrameResult) -> np.ndarray:
                 return output_view(result, pipeline.mode, view)
@@ -101,14 +114,17 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
             def write_next():
                 _write(pipeline.add_heatmaps(work.next()), render, video, log, written, progress)
 
+            def submit(frames):
+                work.submit(frames)
+                if work.full:
+                    write_next()
+
             chunk = []
             for frame in source:
-                chunk.append(frame)
-                if len(chunk) == batch_size:
-                    work.submit(chunk)
+                if chunk and (len(chunk) == batch_size or frame.shape != chunk[0].shape):   # one size per pass
+                    submit(chunk)
                     chunk = []
-                    if work.full:
-                        write_next()
+                chunk.append(frame)
             if chunk:
                 work.submit(chunk)
             while work.pending:
@@ -157,9 +173,7 @@ def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_si
                 report.skipped.append(str(path))
                 continue
             try:
-                if path.is_dir():
-                    raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in this folder")
-                total = VideoFileSource(path).frames
+                total = open_input(path).frames
                 with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
                     process_input(path, target, pipeline, batch_size, bar, workers, view)
                 report.done.append(str(path))

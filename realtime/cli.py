@@ -293,8 +293,10 @@ def _add_batch(sub) -> None:
         saviour batch 'footage/**/*.mp4' extra.mov --out out/batch --mode decoys --batch-size 16
         saviour batch clips/ --out out/batch --force          # redo inputs that are already done
         saviour batch clips/ --view defended                  # the defended video alone, no overlay
+        saviour batch screenshots/                            # a folder of images: one 30 FPS video
         """, commands.batch)
-    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders of videos or glob patterns")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="video files, folders of videos (or of images: one video each) or glob patterns")
     batch.add_argument("--out", default="out/batch",
                        help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")

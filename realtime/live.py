@@ -23,7 +23,7 @@ from realtime.memory import HeapTrimmer
 from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
 from realtime.sources import LiveSource
-from realtime.video import Mp4Writer, prepare_output
+from realtime.video import Mp4Writer, letterboxed, prepare_output
 from realtime.workers import InOrder, threads_per_worker
 
 WINDOW = "saviour live"
@@ -118,20 +118,6 @@ def enlarged(view: np.ndarray, min_height: int = MIN_VIEW_HEIGHT) -> np.ndarray:
     if factor <= 1:
         return view
     return cv2.resize(view, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
-
-
-def letterboxed(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`frame` scaled to fit (height, width) `size` without distortion, centred on black."""
-    height, width = size
-    if frame.shape[:2] == (height, width):
-        return frame
-    scale = min(height / frame.shape[0], width / frame.shape[1])
-    fitted = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
-                        interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
-    canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
-    return canvas
 
 
 class Recorder:

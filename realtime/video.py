@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from engine.errors import SaviourError
@@ -51,10 +52,25 @@ def _writable_folder(folder: Path, probe: str) -> Path:
     return folder
 
 
+def letterboxed(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`frame` scaled to fit (height, width) `size` without distortion, centred on black."""
+    height, width = size
+    if frame.shape[:2] == (height, width):
+        return frame
+    scale = min(height / frame.shape[0], width / frame.shape[1])
+    fitted = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
+                        interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
+    canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    return canvas
+
+
 class Mp4Writer:
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 
-    The file appears under its final name only when the writer closes without an error. With
+    The file appears under its final name only when the writer closes without an error. Frames
+    take the first one's size (others are letterboxed into it). With
     `sound_of`, a video file, that file's sound is carried over under the written frames.
 
     Example:
@@ -76,6 +92,8 @@ class Mp4Writer:
         frame = frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
         if self._container is None:
             self._open(frame.shape[1], frame.shape[0], timed=seconds is not None)
+        # a frame of another size (a folder of mixed images) is fitted in; PyAV would stretch it
+        frame = letterboxed(frame, (self._stream.height, self._stream.width))
         packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
         if seconds is not None:
             self._pts = max(round(seconds * MILLISECONDS.denominator), self._pts + 1)   # strictly increasing

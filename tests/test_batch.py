@@ -1,9 +1,11 @@
 import json
 
 import av
+import cv2
 import pytest
 
 from realtime.cli import main
+from realtime.world import FarmWorld
 from tests.media import clip_with_sound, streams, world_clip
 
 
@@ -56,6 +58,22 @@ def test_the_inputs_sound_is_carried_over_in_step(tmp_path, codec, name, carried
     found = streams(out / clip.stem / "defended.mp4")
     assert found["video"][0] == "h264" and found["video"][2] == 12
     assert found["audio"][0] == carried and found["audio"][1] == pytest.approx(12 / 30, abs=0.03)
+
+
+def test_a_folder_of_images_is_one_input_even_with_mixed_sizes(tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    world = FarmWorld(seed=4242, size=(320, 180))
+    for i in range(6):
+        frame = world.render(i)[0]
+        cv2.imwrite(str(shots / f"shot{i}.png"), frame if i not in (2, 3) else cv2.resize(frame, (200, 150)))
+    out = tmp_path / "out"
+    assert main(["batch", str(shots), "--out", str(out), "--batch-size", "4", "--device", "cpu"]) == 0
+    assert len((out / "shots" / "frames.jsonl").read_text().splitlines()) == 6
+    assert streams(out / "shots" / "annotated.mp4") == {"video": ("h264", 0.2, 6)}   # 30 FPS, no sound
+    with av.open(str(out / "shots" / "annotated.mp4")) as video:
+        third = list(video.decode(video.streams.video[0]))[2].to_ndarray(format="bgr24")
+    assert third.shape == (180, 640, 3) and third[:, :30].max() < 20   # the 4:3 frames letterboxed, not stretched
 
 
 def test_a_folder_or_glob_without_videos_is_a_failed_input(tmp_path, capsys):
