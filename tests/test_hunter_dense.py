@@ -53,3 +53,14 @@ def test_folded_fast_path_equals_the_layers_as_written(random_hunter):
     fast_grad, = torch.autograd.grad(fast.sum(), x)
     torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(fast_grad, plain_grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [83, 84])   # an odd and an even number of first-layer columns
+def test_inference_path_with_paired_columns_equals_the_layers_as_written(random_hunter, width):
+    """Without gradients, wide inputs run the first convolution as a stride-2 one that gives two
+    columns per position; every column must be what the plain layers give."""
+    x = torch.rand(2, 3, 61, width).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        plain = random_hunter.features((x - 0.5) * 4.0)
+        fast = random_hunter._feature_map(x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)

@@ -60,7 +60,8 @@ class Hunter(nn.Module):
         key = tuple((p.data_ptr(), p._version) for p in (conv1.weight, conv1.bias, conv2.weight, conv2.bias))
         if getattr(self, "_folded", (None,))[0] != key:
             with torch.no_grad():
-                self._folded = key, _fold_and_pad(conv1, conv2)
+                folded = _fold_and_pad(conv1, conv2)
+                self._folded = key, folded, _paired(*folded[:2])
         return self._folded[1]
 
     def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,8 +74,38 @@ class Hunter(nn.Module):
         """
         _, act1, pool1, conv2, act2, pool2 = self.features
         weight1, bias1, weight2 = self._folded_weights()
-        x = act1(pool1(F.conv2d(x, weight1, bias1)))
-        return act2(pool2(F.conv2d(x, weight2, conv2.bias)))
+        if not torch.is_grad_enabled() and x.device.type == "cpu" and x.shape[3] >= PAIRED_MIN_WIDTH:
+            first = _paired_conv(x, *self._folded[2])   # cached by _folded_weights
+        else:
+            first = F.conv2d(x, weight1, bias1)
+        return act2(pool2(F.conv2d(act1(pool1(first)), weight2, conv2.bias)))
+
+
+PAIRED_MIN_WIDTH = 64   # narrower inputs, such as 25x25 patches, gain nothing from pairing
+
+
+def _paired(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first layer's filters twice, the second copy one column on: kernel 5x6, 16 filters."""
+    doubled = torch.cat([F.pad(weight, (0, 1)), F.pad(weight, (1, 0))])
+    return doubled.contiguous(memory_format=torch.channels_last), bias.repeat(2)
+
+
+def _paired_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The first layer's stride-1 convolution, computed as one stride-2 convolution of `_paired`
+    filters that gives two neighbouring columns per position: the same sums (the added taps are
+    zeros), in about two thirds of the time on this CPU.
+
+    oneDNN fills vectors of 16 output channels, so with 8 filters half of every vector idles. Channels
+    0-7 of the output are the filters at even columns, 8-15 at odd ones; in channels-last memory that
+    already is the stride-1 output, so reading it as 8 channels at every column is a view.
+    """
+    width = x.shape[3] - weight.shape[3] + 2
+    if width % 2:
+        x = F.pad(x, (0, 1)).contiguous(memory_format=torch.channels_last)
+    pairs = F.conv2d(x, weight, bias, stride=(1, 2))
+    n, channels, height, half = pairs.shape
+    columns = pairs.permute(0, 2, 3, 1).reshape(n, height, 2 * half, channels // 2)
+    return columns.permute(0, 3, 1, 2)[..., :width]
 
 
 def _fold_and_pad(conv1: nn.Conv2d, conv2: nn.Conv2d):
