@@ -105,8 +105,8 @@ def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_s
     out_dir.mkdir(parents=True, exist_ok=True)
     written, started = _Written(), time.perf_counter()
     with atomic_path(out_dir / "frames.jsonl") as log_tmp:
-        sound = None if path.is_dir() else path
-        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=sound) as video, open(log_tmp, "w") as log,
+        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=source.sound) as video,
+              open(log_tmp, "w") as log,
               InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
             def render(result: FrameResult) -> np.ndarray:
                 return output_view(result, pipeline.mode, view)

@@ -25,7 +25,7 @@ from realtime.heatmap import HunterHeatmap
 from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches, world_scenes
 from realtime.pipeline import DefendedPipeline
-from realtime.sources import VideoFileSource, open_source
+from realtime.sources import open_source
 from realtime.video import Mp4Writer, prepare_folder, prepare_output
 
 VALIDATION_SEEDS = range(5000, 5010)
@@ -61,8 +61,7 @@ def detect(args: argparse.Namespace) -> None:
     prepare_output(args.out, ".mp4")
     detector = make_detector(args)
     source = open_source(args.source, frames=args.frames, seed=args.seed)
-    sound = source.path if isinstance(source, VideoFileSource) else None
-    with Mp4Writer(args.out, fps=source.fps, sound_of=sound) as video:
+    with Mp4Writer(args.out, fps=source.fps, sound_of=source.sound) as video:
         for frame in tqdm(source, total=source.frames, desc="detect", unit="frame"):
             detections = detector(frame)
             video.write(hunter_view(frame, detections, aim(detections)))

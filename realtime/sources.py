@@ -49,6 +49,7 @@ class Source:
     frames: int | None = None
     live: bool = False
     dropped: int = 0
+    sound: Path | None = None   # a file whose sound an MP4 made from these frames can carry (a video)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
@@ -85,6 +86,7 @@ class VideoFileSource(Source):
         self.fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
         capture.release()
         self.header_frames = count if count > 0 else None   # None for a still image or a live stream
+        self.sound = self.path
         known = self.header_frames
         self.frames = min(frames, known) if frames is not None and known else (frames or known)
 
