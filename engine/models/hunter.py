@@ -92,8 +92,7 @@ def _paired(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, tor
 
 def _paired_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """The first layer's stride-1 convolution, computed as one stride-2 convolution of `_paired`
-    filters that gives two neighbouring columns per position: the same sums (the added taps are
-    zeros), in about two thirds of the time on this CPU.
+    filters that gives two neighbouring columns per position: the same sums, as the added taps are zeros.
 
     oneDNN fills vectors of 16 output channels, so with 8 filters half of every vector idles. Channels
     0-7 of the output are the filters at even columns, 8-15 at odd ones; in channels-last memory that
