@@ -53,8 +53,9 @@ class SoundTrack:
             if self._copy:
                 self._output = container.add_stream_from_template(self._input)
             else:
-                self._output = container.add_stream("aac", rate=self._input.codec_context.sample_rate)
-                self._output.layout = self._input.codec_context.layout
+                rate, layout = _aac_settings(self._input.codec_context)
+                self._output = container.add_stream("aac", rate=rate)
+                self._output.layout = layout
         except (av.FFmpegError, ValueError) as error:
             self._give_up(error)
 
@@ -118,6 +119,15 @@ class SoundTrack:
         self._output = None
         tqdm.write(f"saviour: warning: {self.path}: its sound could not be carried over ({error}); "
                    "the rest of the video is written without it", file=sys.stderr)
+
+
+def _aac_settings(sound) -> tuple[int, str]:
+    """A sample rate and channel layout the AAC encoder opens with, as near the source's as it has.
+    (A stream it cannot open would fail the whole file when the container starts, too late to drop it.)
+    Frames are resampled and mixed down to them as they are encoded."""
+    rates = av.codec.Codec("aac", "w").audio_rates
+    rate = min(rates, key=lambda r: abs(r - sound.sample_rate))
+    return rate, sound.layout.name if sound.channels <= 2 else "stereo"
 
 
 def _video_start(source) -> float:
