@@ -3,17 +3,18 @@
 A defended or annotated copy of a clip with a voice-over or game sound should keep it. Codecs an MP4
 holds and browsers play are copied packet by packet; any other (PCM from a camera, Vorbis from a
 WebM) is encoded as AAC. Only the sound under the written frames is kept. The sound is an extra:
-when it cannot be read or written, a warning says so and the video is written without it.
+when it cannot be read or encoded, a warning says so and the video is written without it (a write
+error, such as a full disk, is the output's and is raised).
 """
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import av
-from tqdm import tqdm
+
+from engine.errors import warn
 
 COPIED = {"aac", "mp3"}
 
@@ -117,8 +118,8 @@ class SoundTrack:
     def _give_up(self, error: Exception) -> None:
         """Stop carrying sound (what was muxed stays); the video goes on."""
         self._output = None
-        tqdm.write(f"saviour: warning: {self.path}: its sound could not be carried over ({error}); "
-                   "the rest of the video is written without it", file=sys.stderr)
+        warn(f"{self.path}: its sound could not be carried over ({error}); "
+             "the rest of the video is written without it")
 
 
 def _aac_settings(sound) -> tuple[int, str]:

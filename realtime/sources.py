@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import queue
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,9 +17,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from engine.errors import SaviourError
+from engine.errors import SaviourError, warn
 from realtime.world import FarmWorld
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -111,7 +109,7 @@ class VideoFileSource(Source):
         """Say so when a file ends well before the frame count its header gives (a cut-off download
         or recording): the run goes on with the frames there are. Some containers only estimate it."""
         if self.header_frames and read < self.frames - max(2, self.frames // 100):
-            _warn(f"{self.path}: the video ended after {read} of {self.frames} frames; it may be truncated")
+            warn(f"{self.path}: the video ended after {read} of {self.frames} frames; it may be truncated")
 
 
 class ImageFilesSource(Source):
@@ -205,10 +203,10 @@ class LiveSource(Source):
             if frame is None:
                 failures += 1
                 if failures > self.retries:
-                    _warn(f"{self.description}: still no frame after {self.retries} reopening(s); ending the run")
+                    warn(f"{self.description}: still no frame after {self.retries} reopening(s); ending the run")
                     break
                 wait = self.backoff * 2 ** (failures - 1)
-                _warn(f"{self.description}: no frame; reopening in {wait:g} s ({failures} of {self.retries})")
+                warn(f"{self.description}: no frame; reopening in {wait:g} s ({failures} of {self.retries})")
                 time.sleep(wait)
                 self.reader.close()
                 self.reader = self._reopen()
@@ -239,11 +237,6 @@ class LiveSource(Source):
     def close(self) -> None:
         self._stopped = True
         self._thread.join(timeout=2)
-
-
-def _warn(message: str) -> None:
-    """A warning on stderr; through tqdm, so it does not land inside a progress bar's line."""
-    tqdm.write(f"saviour: warning: {message}", file=sys.stderr)
 
 
 class _Closed:

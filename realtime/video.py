@@ -70,8 +70,8 @@ class Mp4Writer:
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 
     The file appears under its final name only when the writer closes without an error. Frames
-    take the first one's size (others are letterboxed into it). With
-    `sound_of`, a video file, that file's sound is carried over under the written frames.
+    take the first one's size (others are letterboxed into it). With `sound_of`, a video file, that
+    file's sound is carried over under the written frames.
 
     Example:
         >>> with Mp4Writer("out/detect.mp4", fps=30) as video:
