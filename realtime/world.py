@@ -2,7 +2,7 @@
 
 The camera is fixed, so the sky and the perspective grass are rendered once; a frame is a copy of
 that background with the animals pasted far to near. Animal motion is simulated step by step from
-the seed and cached, so `render(i)` is deterministic whatever order frames are asked in.
+the seed, so `render(i)` is deterministic whatever order frames are asked in.
 """
 
 from __future__ import annotations
@@ -196,9 +196,14 @@ class _State:
 
 
 class _Paths:
-    """Seeded random walks (walk, stop, turn) of all animals, simulated on demand and cached."""
+    """Seeded random walks (walk, stop, turn) of all animals, simulated on demand.
+
+    Only the newest step and a snapshot every CHECKPOINT frames are kept, so memory stays flat over an
+    endless live run; asking for an earlier frame replays the walk from the snapshot before it.
+    """
 
     MARGIN_BLOCKS = 1.5   # animals roam a little beyond the view so they leave and re-enter it
+    CHECKPOINT = 1000
 
     def __init__(self, world: FarmWorld, rng: np.random.Generator):
         n = len(world.species)
@@ -210,15 +215,33 @@ class _Paths:
         heading = rng.uniform(0, 2 * np.pi, n)
         self.timer = np.zeros(n, np.int64)
         self.moving = np.zeros(n, bool)
-        self.history = [(x, depth, heading, np.zeros(n))]
+        self._index, self._pose = 0, (x, depth, heading, np.zeros(n))
+        self._snapshots = {}
+        self._snapshot()
 
     def at(self, i: int) -> _State:
         if i < 0:
             raise IndexError(f"frame index must be non-negative, got {i}")
-        while len(self.history) <= i:
-            self.history.append(self._advance(*self.history[-1]))
-        x, depth, heading, distance = self.history[i]
+        if i < self._index:
+            self._restore(i - i % self.CHECKPOINT)
+        while self._index < i:
+            self._pose = self._advance(*self._pose)
+            self._index += 1
+            if self._index % self.CHECKPOINT == 0:
+                self._snapshot()
+        x, depth, heading, distance = self._pose
         return _State(x, depth, heading, (distance * 4).astype(np.int64) % 2)
+
+    def _snapshot(self) -> None:
+        # poses are never changed in place (`_advance` copies them); the timers and generators are
+        states = [rng.bit_generator.state for rng in self.rngs]
+        self._snapshots[self._index] = (self._pose, self.timer.copy(), self.moving.copy(), states)
+
+    def _restore(self, index: int) -> None:
+        self._pose, timer, moving, states = self._snapshots[index]
+        self._index, self.timer, self.moving = index, timer.copy(), moving.copy()
+        for rng, state in zip(self.rngs, states):
+            rng.bit_generator.state = state
 
     def _advance(self, x, depth, heading, distance):
         x, depth, heading, distance = x.copy(), depth.copy(), heading.copy(), distance.copy()

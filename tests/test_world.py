@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,27 @@ def test_render_is_deterministic_in_any_order():
     np.testing.assert_array_equal(frame, late_first)
     assert [x.xyxy for x in animals] == [x.xyxy for x in b.render(40)[1]]
 
+
+
+def test_earlier_frames_are_replayed_exactly_after_later_ones():
+    in_order, jumping = FarmWorld(seed=3), FarmWorld(seed=3)
+    expected = {i: in_order.render(i) for i in (5, 1500, 2100)}
+    for i in (2100, 5, 1500, 2100):     # back across walk snapshots, then forward again
+        frame, animals = jumping.render(i)
+        np.testing.assert_array_equal(frame, expected[i][0])
+        assert animals == expected[i][1]
+
+
+def test_an_endless_run_keeps_memory_flat():
+    """A live run on the world must not keep every past frame's animal positions."""
+    world = FarmWorld(seed=3)
+    world.render(1000)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    world.render(6000)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 100_000, f"{grown} bytes kept over 5000 frames"
 
 def test_seeds_differ():
     assert not np.array_equal(FarmWorld(seed=1).render(0)[0], FarmWorld(seed=2).render(0)[0])
