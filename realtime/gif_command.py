@@ -26,14 +26,15 @@ def defended_frames(pipeline: DefendedPipeline, source_spec: str, start: float, 
     every = max(1, round(source.fps / fps))
     first, last = round(start * source.fps), round((start + duration) * source.fps)
     frames = []
-    for index, frame in enumerate(source):
+    for index, frame in enumerate(source.frames_from(first), start=first):
         if index >= last:
             break
-        if index >= first and (index - first) % every == 0:
+        if (index - first) % every == 0:
             result = pipeline(frame)
             frames.append(hunter_view(result.defended, result.after, target_point(result.after)))
     if not frames:
-        raise SaviourError(f"{source_spec}: no frames between {start} s and {start + duration} s")
+        length = f" (it is {source.frames / source.fps:.1f} s long)" if source.frames else ""
+        raise SaviourError(f"{source_spec}: no frames between {start} s and {start + duration} s{length}")
     return frames, source.fps / every
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from engine.errors import SaviourError
 from realtime.sources import LiveSource, open_source, screen_region, to_bgr8
+from tests.media import world_clip
 
 
 @pytest.mark.parametrize("frame", [
@@ -37,6 +38,19 @@ def test_a_single_image_file_is_one_frame_with_no_truncation_warning(tmp_path, c
     assert len(frames) == 1 and frames[0].shape == (40, 60, 3)
     assert "truncated" not in capsys.readouterr().err
 
+
+
+def test_starting_later_gives_the_same_frames_as_skipping_them(tmp_path):
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8), i * 40, np.uint8))
+    specs = ["world", str(world_clip(tmp_path / "clip.mp4", 12)), str(tmp_path)]
+    for spec in specs:
+        everything = list(open_source(spec, frames=12))
+        later = list(open_source(spec, frames=12).frames_from(4))
+        assert len(later) == len(everything) - 4 > 0, spec
+        for got, expected in zip(later, everything[4:]):
+            np.testing.assert_array_equal(got, expected)
+    assert list(open_source(specs[1]).frames_from(50)) == []
 
 class FlakyReader:
     """Delivers `good` numbered frames, then fails; counts how often it was opened."""
