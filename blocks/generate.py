@@ -6,15 +6,15 @@ from dataclasses import asdict
 
 import torch
 
+from blocks.choices import METHODS, PURPOSES
 from blocks.eot import optimise_block
-from blocks.library import PURPOSES, Block
+from blocks.library import Block
 from blocks.scenes import Scenes, scene_success_rate
 from blocks.sweep import plot_sweep, sweep_block
 from blocks.transforms import Placement, success_rate
 from engine.errors import SaviourError
 
 DEFAULT_TARGET = {"camouflage": "terrain", "ghost-chicken": "chicken", "panda-decoy": "panda"}
-METHODS = ("sweep", "eot")
 
 
 def check_target(purpose: str, target: str, labels) -> None:

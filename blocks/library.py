@@ -16,18 +16,16 @@ import cv2
 import torch
 import yaml
 
+from blocks.choices import PURPOSES
 from blocks.paste import block_bgr
 from engine.errors import SaviourError
 from engine.files import read_yaml, write_atomically
 
 MANIFEST = "manifest.yaml"
-DEFAULT_LIBRARY = Path(__file__).parent / "default_library"
 # (purpose, target) of each shipped block, each made by `saviour blocks generate --method eot` with
 # the command's other defaults
 DEFAULT_RECIPES = (("camouflage", "terrain"), ("camouflage", "pig"), ("ghost-chicken", "chicken"),
                    ("panda-decoy", "panda"))
-# purpose -> the class of window the block is placed on
-PURPOSES = {"camouflage": "chicken", "ghost-chicken": "terrain", "panda-decoy": "terrain"}
 FIELDS = ("file", "purpose", "target", "method", "params", "hunter_sha256", "clean_probability", "success_rate")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from engine.choices import DEVICE_CHOICES
 from engine.errors import SaviourError
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:

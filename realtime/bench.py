@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from blocks.library import DEFAULT_LIBRARY, DEFAULT_RECIPES, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
 from engine.errors import SaviourError

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import BlockLibrary
 from engine.detect import HunterDetector
 from realtime.batch import process_input
 from realtime.live import LiveApp, LiveState

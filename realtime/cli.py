@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import textwrap
 
-from blocks.generate import METHODS as BLOCK_METHODS
-from blocks.library import DEFAULT_LIBRARY, PURPOSES
-from engine.device import DEVICE_CHOICES
-from engine.explain import METHODS as EXPLANATION_METHODS
-from engine.explain.attack import ATTACKABLE
+from blocks.choices import DEFAULT_LIBRARY, PURPOSES
+from blocks.choices import METHODS as BLOCK_METHODS
+from engine.choices import ATTACKABLE, DEVICE_CHOICES, EXPLANATION_METHODS
 from engine.errors import SaviourError
 from engine.files import final_name
-from realtime import commands, config, explain_commands
-from realtime.demo import DEMO_SEED
-from realtime.heatmap import HEATMAPS
-from realtime.overlay import OUTPUT_VIEWS
-from realtime.pipeline import DEFAULT_FRACTION, MODES
+from realtime import config
+from realtime.choices import DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS
 
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
@@ -111,6 +107,14 @@ def _add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
     parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
 
 
+def _handler(module: str, name: str):
+    """`realtime.<module>.<name>`, imported when its command runs: the command modules load torch, which
+    takes seconds, and `--help` or a mistyped argument should answer at once."""
+    def run(args):
+        return getattr(importlib.import_module(f"realtime.{module}"), name)(args)
+    return run
+
+
 def _subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=summary, description=summary,
                             epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
@@ -134,7 +138,7 @@ def _add_detect(sub) -> None:
     detect = _subcommand(sub, "detect", "write the hunter's view of a video or of the farm world", """
         saviour detect --source world --out out/detect.mp4
         saviour detect --source clip.mp4 --out out/clip_hunter.mp4 --threshold 0.95
-        """, commands.detect)
+        """, _handler("commands", "detect"))
     detect.add_argument("--source", default="world", help="'world' or a video file (default: world)")
     detect.add_argument("--out", required=True, help="output MP4 (H.264)")
     detect.add_argument("--frames", type=_at_least(1), default=None, help="stop after this many frames (world: 300)")
@@ -146,7 +150,7 @@ def _add_train_hunter(sub) -> None:
     train = _subcommand(sub, "train-hunter", "train the hunter on farm-world patches or on your own patches", """
         saviour train-hunter --out hunter.pt
         saviour train-hunter --patches my_patches/ --out my_hunter.pt --epochs 30
-        """, commands.train_hunter)
+        """, _handler("commands", "train_hunter"))
     train.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     train.add_argument("--patches", default=None,
                        help="an ImageFolder: one subfolder of images per class (chicken, pig, panda, terrain)")
@@ -165,7 +169,7 @@ def _add_train_farm(sub) -> None:
     farm = _subcommand(sub, "train-farm", "train the farm classifier (96x96 world crops) that explanations are judged on", """
         saviour train-farm --out farm.pt
         saviour train-farm --out farm.pt --worlds 50 --epochs 4
-        """, explain_commands.train_farm)
+        """, _handler("explain_commands", "train_farm"))
     farm.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     farm.add_argument("--worlds", type=int, default=100, help="farm worlds to cut crops from, at most 100 (default: 100)")
     farm.add_argument("--epochs", type=_at_least(1), default=6, help="training epochs (default: 6)")
@@ -179,7 +183,7 @@ def _add_explain(sub) -> None:
                                                          # (RISE's 4000 masks: about 9 s a crop on 2 CPU cores)
         saviour explain --crops 20 --methods rise,saliency --n 1000
         saviour explain --image cow.png --target pig --out out/cow
-        """, explain_commands.explain)
+        """, _handler("explain_commands", "explain"))
     _add_images(explain, "explain", crops=200)
     explain.add_argument("--target", default=None,
                          help="class name or index to explain, for every image or crop "
@@ -200,7 +204,7 @@ def _add_attack_explanation(sub) -> None:
         saviour attack-explanation                          # 20 farm-world crops, saliency, heat moved off the animal
         saviour attack-explanation --method rise --n 256 --steps 60 --crops 5
         saviour attack-explanation --image cow.png --target-map centre --eps 8/255
-        """, explain_commands.attack_explanation)
+        """, _handler("explain_commands", "attack_explanation"))
     _add_images(attack, "attack", crops=20)
     attack.add_argument("--method", default="saliency", choices=ATTACKABLE, help="explanation to attack")
     attack.add_argument("--target", default=None, help=argparse.SUPPRESS)
@@ -220,7 +224,7 @@ def _add_evaluate(sub) -> None:
     evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
         saviour evaluate
         saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
-        """, commands.evaluate)
+        """, _handler("commands", "evaluate"))
     evaluate.add_argument("--seed", type=int, default=1001, help="world seed for detection (default: 1001)")
     evaluate.add_argument("--frames", type=_at_least(1), default=300, help="frames to evaluate (default: 300)")
     _add_detector(evaluate)
@@ -233,7 +237,7 @@ def _add_blocks(sub) -> None:
     generate = _subcommand(blocks_sub, "generate", "make a block and add it to a library folder", """
         saviour blocks generate --purpose camouflage --target terrain --method eot --out blocks_lib/
         saviour blocks generate --purpose panda-decoy --method sweep --eps=-64/255 --out blocks_lib/
-        """, commands.blocks_generate)
+        """, _handler("commands", "blocks_generate"))
     generate.prog = "saviour blocks generate"
     generate.add_argument("--purpose", default="camouflage", choices=sorted(PURPOSES),
                           help="camouflage (on chickens), ghost-chicken or panda-decoy (on empty ground)")
@@ -258,7 +262,7 @@ def _add_blocks(sub) -> None:
     listing = _subcommand(blocks_sub, "list", "show a library's blocks: purpose, target, success rates, weights", """
         saviour blocks list                              # the shipped library
         saviour blocks list blocks_lib/
-        """, commands.blocks_list)
+        """, _handler("commands", "blocks_list"))
     listing.prog = "saviour blocks list"
     listing.add_argument("library", nargs="?", default=str(DEFAULT_LIBRARY),
                          help="library folder (default: the shipped one)")
@@ -269,7 +273,7 @@ def _add_demo(sub) -> None:
     demo = _subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
         saviour demo
         saviour demo --frames 150 --fraction 0.6 --out out/
-        """, commands.demo)
+        """, _handler("commands", "demo"))
     demo.add_argument("--out", default="out", help="output folder for demo.mp4, demo.gif, demo_summary.json")
     demo.add_argument("--frames", type=_at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
     demo.add_argument("--seed", type=int, default=DEMO_SEED,
@@ -294,7 +298,7 @@ def _add_batch(sub) -> None:
         saviour batch clips/ --out out/batch --force          # redo inputs that are already done
         saviour batch clips/ --view defended                  # the defended video alone, no overlay
         saviour batch screenshots/                            # a folder of images: one 30 FPS video
-        """, commands.batch)
+        """, _handler("commands", "batch"))
     batch.add_argument("inputs", nargs="+", metavar="INPUT",
                        help="video files, folders of videos (or of images: one video each) or glob patterns")
     batch.add_argument("--out", default="out/batch",
@@ -320,7 +324,7 @@ def _add_gif(sub) -> None:
     gif = _subcommand(sub, "gif", "a stretch of a video or of the farm world as a looping GIF of the defended view", """
         saviour gif world --duration 5 --out out/world.gif
         saviour gif clip.mp4 --start 12 --duration 4 --fps 10 --width 400 --max-size 2 --out clip.gif
-        """, commands.gif)
+        """, _handler("commands", "gif"))
     gif.add_argument("input", metavar="INPUT", help="'world' or a video file")
     gif.add_argument("--out", required=True, help="output GIF")
     gif.add_argument("--start", type=float, default=0.0, help="start time in seconds (default: 0)")
@@ -347,7 +351,7 @@ def _add_live(sub) -> None:
 
         keys: q/Esc (or closing the window) quit, b blocks on/off, d decoys on/off, h heatmap on/off, v cycle view
               (side by side, after, before), space pause, s snapshot PNG, r start/stop recording, ? help
-        """, commands.live)
+        """, _handler("commands", "live"))
     live.add_argument("--source", default="world",
                       help="world, a camera index, screen[:x,y,w,h], a stream URL, a video, a folder or glob of images")
     live.add_argument("--no-window", action="store_true", help="run headless (no window, no keys)")
@@ -380,7 +384,7 @@ def _add_bench(sub) -> None:
         saviour bench --frames 100 --rise-n 1000 --device cpu
         saviour bench --soak 10000                    # adds the memory rows (about 7 minutes)
         saviour bench --blocks                        # adds the default library's generation time
-        """, commands.bench)
+        """, _handler("commands", "bench"))
     bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
     bench.add_argument("--rise-n", type=int, default=4000, help="RISE masks for the RISE rows (default: 4000)")
     bench.add_argument("--soak", type=int, default=0,

@@ -13,7 +13,8 @@ import torch
 from tqdm import tqdm
 
 from blocks.generate import DEFAULT_TARGET, check_target, generate_block
-from blocks.library import DEFAULT_LIBRARY, PURPOSES, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY, PURPOSES
+from blocks.library import BlockLibrary
 from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError

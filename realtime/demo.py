@@ -18,17 +18,17 @@ from tqdm import tqdm
 
 from engine.detect import target_point
 from engine.files import write_atomically
+from realtime.choices import DEFAULT_FRACTION, DEMO_SEED
 from realtime.evaluate import points_in_box
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import side_by_side
-from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
+from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
 from realtime.world import FarmWorld
 
 # Not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001).
-DEMO_SEED = 4242
 MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
 

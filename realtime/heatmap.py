@@ -10,7 +10,6 @@ from engine.detect import bgr_to_tensor
 from engine.explain import ColourRange, DenseClassEvidence, StreamingRise
 
 HEAT_SCALE = 0.34     # the detector's middle pyramid level: chickens near the camera fill a window there
-HEATMAPS = ("none", "rise")
 
 
 class HunterHeatmap:

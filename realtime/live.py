@@ -17,11 +17,12 @@ import cv2
 import numpy as np
 
 from engine.errors import SaviourError
+from realtime.choices import DEFAULT_FRACTION
 from realtime.gif import write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, defended_frame, put_label
-from realtime.pipeline import DEFAULT_FRACTION, DefendedPipeline, FrameResult
+from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.sources import LiveSource
 from realtime.video import Mp4Writer, letterboxed, prepare_output
 from realtime.workers import InOrder, threads_per_worker

@@ -102,7 +102,6 @@ def side_by_side(result, mode: str, fps: float | None = None, before_heat: np.nd
     return np.concatenate([before_panel(result, before_heat), after], axis=1)
 
 
-OUTPUT_VIEWS = ("side-by-side", "after", "defended")
 
 
 def output_view(result, mode: str, view: str = "side-by-side") -> np.ndarray:

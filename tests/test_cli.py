@@ -34,6 +34,16 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
+def test_help_and_argument_errors_answer_without_loading_torch():
+    """Importing torch takes seconds; `--help` and a mistyped argument should not wait for it."""
+    script = ("import sys\nfrom realtime.cli import main\n"
+              "try:\n    main(['batch', 'clip.mp4', '--mode', 'hide'])\n"
+              "except SystemExit as stop:\n    print(stop.code, 'torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["2", "False"]
+    assert "--mode: invalid choice: 'hide'" in result.stderr
+
+
 def test_help_lists_subcommands_and_module_entry_point_is_the_same_cli():
     result = subprocess.run([sys.executable, "-m", "realtime", "--help"], capture_output=True, text=True, check=True)
     for name in {command.split()[0] for command in COMMANDS}:

@@ -4,7 +4,8 @@ import pytest
 import torch
 import yaml
 
-from blocks.library import DEFAULT_LIBRARY, DEFAULT_RECIPES, MANIFEST, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import DEFAULT_RECIPES, MANIFEST, BlockLibrary
 from blocks.transforms import Placement, success_rate
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, file_sha256, load_classifier, shipped_weights

@@ -141,7 +141,8 @@ def test_a_recording_keeps_its_size_and_proportions_when_the_view_changes(tmp_pa
 
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
-    from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+    from blocks.choices import DEFAULT_LIBRARY
+    from blocks.library import BlockLibrary
     from engine.detect import HunterDetector
     from engine.models import load_classifier
     from realtime.live import LiveApp, playback_pace
@@ -159,7 +160,8 @@ def test_files_and_the_world_play_at_their_own_rate_in_a_window():
 
 
 def test_a_snapshot_or_recording_that_cannot_be_written_warns_and_the_run_goes_on(tmp_path, capsys):
-    from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+    from blocks.choices import DEFAULT_LIBRARY
+    from blocks.library import BlockLibrary
     from engine.detect import HunterDetector
     from engine.models import load_classifier
     from realtime.live import LiveApp

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import BlockLibrary
 from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
 from blocks.sweep import GREY
 from engine.detect import HunterDetector, target_point

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import BlockLibrary
 from engine.detect import HunterDetector
 from engine.models import HUNTER_LABELS, load_classifier
 from engine.rescan import QUANTUM, cell_crop, cell_groups, changed_windows, pack

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from blocks.library import DEFAULT_LIBRARY, BlockLibrary
+from blocks.choices import DEFAULT_LIBRARY
+from blocks.library import BlockLibrary
 from blocks.paste import block_bgr, shuffled
 from blocks.scenes import MAX_BLOCKS, frame_scenes, not_chicken_loss, paste_in_scenes, render_scenes, scene_success_rate
 from engine.detect import HunterDetector

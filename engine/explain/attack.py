@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.choices import ATTACKABLE
 from engine.errors import SaviourError
 from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
 
-ATTACKABLE = ("saliency", "rise")
 
 
 @dataclass

@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.choices import EXPLANATION_METHODS as METHODS
 from engine.errors import SaviourError
 from engine.explain.rise import DEFAULT_BATCH, neutral_input, rise
 from engine.explain.targets import ClassProbability
 
-METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion")
 
 
 def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None, *, batch_size: int = DEFAULT_BATCH,

@@ -1,0 +1,6 @@
+"""The engine's names a user picks from (devices, explanation methods), kept free of heavy imports:
+the command line lists them in `--help` and checks arguments without loading torch, which takes seconds."""
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion")
+ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
