@@ -18,11 +18,17 @@ def write_gif(frames: list[np.ndarray], path: str | Path, fps: float, width: int
     path = prepare_output(path, ".gif")
     images = []
     for frame in frames:
-        if width is not None and frame.shape[1] != width:
-            height = round(frame.shape[0] * width / frame.shape[1])
-            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        frame = frame if width is None else fit_width(frame, width)
         images.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).quantize(colours))
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
                        duration=round(1000 / fps), optimize=True, disposal=1)
     return path
+
+
+def fit_width(frame: np.ndarray, width: int) -> np.ndarray:
+    """The frame resized to `width` pixels wide, proportions kept."""
+    if frame.shape[1] == width:
+        return frame
+    height = round(frame.shape[0] * width / frame.shape[1])
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)

@@ -7,6 +7,7 @@ v cycle the view (side by side, after, before), space pause, s snapshot PNG, r s
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ import numpy as np
 
 from engine.errors import SaviourError
 from realtime.choices import DEFAULT_FRACTION
-from realtime.gif import write_gif
+from realtime.gif import fit_width, write_gif
 from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, defended_frame, put_label
@@ -34,6 +35,7 @@ KEY_HELP = (("q / Esc", "quit"), ("b", "blocks on/off"), ("d", "decoys on/off"),
             ("?", "this help"))
 ESC = 27
 MIN_VIEW_HEIGHT = 360   # the HUD's three lines and the key help fit from here
+GIF_WIDTH, GIF_SECONDS = 480, 30
 
 
 @dataclass
@@ -124,6 +126,9 @@ def enlarged(view: np.ndarray, min_height: int = MIN_VIEW_HEIGHT) -> np.ndarray:
 class Recorder:
     """MP4 and GIF of the shown frames between two presses of r (or for the whole run with --record).
 
+    The GIF (about 10 fps, 480 px wide) holds the recording's first GIF_SECONDS: its frames wait in
+    memory until it is written, and a GIF of a long run would be hundreds of MB anyway.
+
     With `clock` (a camera, stream or screen) frames keep the times they were shown at, so the
     recording plays in real time whatever rate the pipeline reached; otherwise they are the source's
     frames at its own rate (a video, images, the farm world).
@@ -133,6 +138,7 @@ class Recorder:
         self.path, self.fps = Path(path), fps
         self.video = Mp4Writer(self.path, fps=fps)
         self.gif_frames, self.every = [], max(1, round(fps / 10))
+        self.gif_limit = math.ceil(GIF_SECONDS * fps / self.every)
         self.clock, self.started, self.seconds = clock, None, 0.0
         self.size: tuple[int, int] | None = None   # every frame is fitted into the first one's size
 
@@ -146,8 +152,8 @@ class Recorder:
                 self.started = now
             self.seconds = now - self.started
         self.video.write(frame, self.seconds if self.clock else None)
-        if self.video.frames % self.every == 1 or self.every == 1:
-            self.gif_frames.append(frame)
+        if (self.video.frames - 1) % self.every == 0 and len(self.gif_frames) < self.gif_limit:
+            self.gif_frames.append(fit_width(frame, GIF_WIDTH))
 
     def close(self) -> list[Path]:
         if not self.video.frames:
@@ -155,7 +161,7 @@ class Recorder:
             return []
         paths = [self.video.close()]
         shown_fps = (self.video.frames - 1) / self.seconds if self.clock and self.seconds > 0 else self.fps
-        paths.append(write_gif(self.gif_frames, self.path.with_suffix(".gif"), fps=shown_fps / self.every, width=480))
+        paths.append(write_gif(self.gif_frames, self.path.with_suffix(".gif"), fps=shown_fps / self.every))
         return paths
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from realtime import sources
 from realtime.cli import main
-from realtime.live import ESC, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
+from realtime.live import ESC, GIF_SECONDS, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
 from realtime.world import FarmWorld
 
 
@@ -139,6 +139,21 @@ def test_a_recording_keeps_its_size_and_proportions_when_the_view_changes(tmp_pa
     with Image.open(tmp_path / "run.gif") as gif:
         assert gif.size == (480, 135)
 
+
+
+def test_a_long_recording_keeps_every_frame_in_the_mp4_and_its_opening_in_the_gif(tmp_path):
+    """GIF frames wait in memory until the GIF is written, so an hour-long --record must not keep them all."""
+    recorder = Recorder(tmp_path / "long.mp4", fps=10)
+    frames = GIF_SECONDS * 10 + 50
+    for i in range(frames):
+        frame = np.zeros((36, 64, 3), np.uint8)
+        frame[:, i % 64] = 255     # consecutive frames differ, so the GIF merges none
+        recorder.write(frame)
+    recorder.close()
+    with av.open(str(tmp_path / "long.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == frames
+    with Image.open(tmp_path / "long.gif") as gif:
+        assert gif.n_frames == GIF_SECONDS * 10 and gif.size == (480, 270)
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
     from blocks.choices import DEFAULT_LIBRARY
