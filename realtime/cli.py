@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 import textwrap
+from importlib import metadata
 
 from blocks.choices import DEFAULT_LIBRARY, PURPOSES
 from blocks.choices import METHODS as BLOCK_METHODS
@@ -397,6 +398,7 @@ def _add_bench(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saviour", description="Save the chickens: a hunter network, its detector and the farm world.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     for add in (_add_detect, _add_train_hunter, _add_train_farm, _add_explain,
@@ -404,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
                 _add_batch, _add_gif, _add_live, _add_bench):
         add(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("deep-chicken-saviour")
+    except metadata.PackageNotFoundError:   # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _unrecognized(extra: list[str], argv: list[str]) -> str:

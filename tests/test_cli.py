@@ -1,6 +1,8 @@
+import configparser
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import av
 import cv2
@@ -32,6 +34,15 @@ def run(capsys, *argv):
     code = main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def test_version_is_the_packaged_one(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    declared = configparser.ConfigParser()
+    declared.read(Path(__file__).parent.parent / "setup.cfg")
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"saviour {declared['metadata']['version']}"
 
 
 def test_help_and_argument_errors_answer_without_loading_torch():
