@@ -8,7 +8,6 @@ Loading checks all of it and warns when the blocks were made for other weights.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import yaml
 
 from blocks.choices import PURPOSES
 from blocks.paste import block_bgr
-from engine.errors import SaviourError
+from engine.errors import SaviourError, warn
 from engine.files import read_yaml, write_atomically
 
 MANIFEST = "manifest.yaml"
@@ -98,8 +97,8 @@ class BlockLibrary:
         blocks = [_read_block(folder, manifest_path, i, entry, labels, size) for i, entry in enumerate(entries)]
         stale = sorted({b.hunter_sha256[:12] for b in blocks if hunter_sha256 and b.hunter_sha256 != hunter_sha256})
         if stale:
-            print(f"saviour: warning: {folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
-                  f"its blocks may not fool this hunter", file=sys.stderr)
+            warn(f"{folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
+                 f"its blocks may not fool this hunter")
         return cls(blocks)
 
 

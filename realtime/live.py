@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.errors import SaviourError
+from engine.errors import SaviourError, warn
 from realtime.choices import DEFAULT_FRACTION
 from realtime.gif import fit_width, write_gif
 from realtime.heatmap import HunterHeatmap
@@ -305,7 +305,7 @@ class LiveApp:
                 recorder, self.recorder = self.recorder, None
                 self.saved += recorder.close()
         except (OSError, SaviourError) as error:   # a key should not end the run: say so and go on
-            print(f"saviour: warning: {error}", file=sys.stderr)
+            warn(str(error))
 
     def _snapshot(self, shown: np.ndarray) -> None:
         path = prepare_output(self.out_dir / f"snapshot-{self.snapshots + 1:03d}.png", ".png")
