@@ -8,7 +8,6 @@ from engine.choices import DEVICE_CHOICES
 from engine.errors import SaviourError
 
 
-
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """Return the torch device for `name`: auto picks CUDA when present, else the CPU."""
     if isinstance(name, torch.device):

@@ -28,7 +28,6 @@ from realtime.pipeline import DefendedPipeline, FrameResult
 from realtime.video import Mp4Writer, prepare_output
 from realtime.world import FarmWorld
 
-# Not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001).
 MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
 

@@ -102,8 +102,6 @@ def side_by_side(result, mode: str, fps: float | None = None, before_heat: np.nd
     return np.concatenate([before_panel(result, before_heat), after], axis=1)
 
 
-
-
 def output_view(result, mode: str, view: str = "side-by-side") -> np.ndarray:
     """One of OUTPUT_VIEWS of a FrameResult: both panels, the AFTER panel alone, or the bare defended frame."""
     if view == "side-by-side":

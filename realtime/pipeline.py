@@ -19,8 +19,6 @@ from engine.detections import Detections
 from engine.errors import SaviourError
 from realtime.choices import DEFAULT_FRACTION, MODES
 
-# Camouflage block side over the chicken box's larger side: chosen on validation worlds 5001-5002
-# (0.8, 1.0, 1.2 tried), where windows of the finest level still saw the legs or head beside smaller blocks.
 DECOY_MIN_SIDE, DECOY_MAX_SIDE = 0.12, 0.45   # automatic decoy side, as fractions of the frame height
 DECOY_GROWTH = 1.6                              # automatic decoy side over the largest chicken's
 

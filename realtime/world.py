@@ -198,8 +198,9 @@ class _State:
 class _Paths:
     """Seeded random walks (walk, stop, turn) of all animals, simulated on demand.
 
-    Only the newest step and a snapshot every CHECKPOINT frames are kept, so memory stays flat over an
-    endless live run; asking for an earlier frame replays the walk from the snapshot before it.
+    Only the newest step and a snapshot every CHECKPOINT frames (about 4 KB) are kept, not every frame's
+    positions, so an endless live run does not fill memory; asking for an earlier frame replays the walk
+    from the snapshot before it.
     """
 
     MARGIN_BLOCKS = 1.5   # animals roam a little beyond the view so they leave and re-enter it

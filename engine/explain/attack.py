@@ -22,7 +22,6 @@ from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
 
 
-
 @dataclass
 class ExplanationAttack:
     """Settings: budget eps (L∞, [0, 1] scale), Adam steps and rate, γ (output term weight), softplus β range."""

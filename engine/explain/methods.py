@@ -15,7 +15,6 @@ from engine.explain.rise import DEFAULT_BATCH, neutral_input, rise
 from engine.explain.targets import ClassProbability
 
 
-
 def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None, *, batch_size: int = DEFAULT_BATCH,
             masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
             generator: torch.Generator | None = None, steps: int = 32, layer: nn.Module | None = None,
