@@ -7,7 +7,6 @@ v cycle the view (side by side, after, before), space pause, s snapshot PNG, r s
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -138,7 +137,6 @@ class Recorder:
         self.path, self.fps = Path(path), fps
         self.video = Mp4Writer(self.path, fps=fps)
         self.gif_frames, self.every = [], max(1, round(fps / 10))
-        self.gif_limit = math.ceil(GIF_SECONDS * fps / self.every)
         self.clock, self.started, self.seconds = clock, None, 0.0
         self.size: tuple[int, int] | None = None   # every frame is fitted into the first one's size
 
@@ -152,7 +150,8 @@ class Recorder:
                 self.started = now
             self.seconds = now - self.started
         self.video.write(frame, self.seconds if self.clock else None)
-        if (self.video.frames - 1) % self.every == 0 and len(self.gif_frames) < self.gif_limit:
+        at = self.seconds if self.clock else (self.video.frames - 1) / self.fps
+        if (self.video.frames - 1) % self.every == 0 and at < GIF_SECONDS:
             self.gif_frames.append(fit_width(frame, GIF_WIDTH))
 
     def close(self) -> list[Path]:
