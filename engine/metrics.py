@@ -50,7 +50,7 @@ def deletion_auc(model, image: torch.Tensor, saliency: torch.Tensor, target: int
                  batch_size: int = 128) -> float:
     """Area under the probability of `target` as the most salient pixels are removed (set to the model's
     neutral input), `step` pixels at a time (default: one image row's worth)."""
-    removed = torch.full_like(image, neutral_input(model))
+    removed = torch.zeros_like(image) + neutral_input(model)
     return _causal_auc(model, image, saliency, target, removed, image, step, batch_size)
 
 

@@ -102,7 +102,11 @@ def _add_detector(parser: argparse.ArgumentParser) -> None:
 
 def _add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
     """The classifier and the images to work on: files, or crops of a farm world never trained on."""
-    parser.add_argument("--weights", default="farm", help="'farm' (shipped), 'hunter' or a checkpoint file")
+    parser.add_argument("--weights", default="farm",
+                        help="'farm' (shipped), 'hunter', a checkpoint file, or torchvision:NAME, a torchvision "
+                             "ImageNet classifier such as torchvision:resnet50 (its weights download on first use)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="with torchvision:NAME, random weights instead of ImageNet's: no download, to try it out")
     parser.add_argument("--image", nargs="+", default=None, help=f"image files to {verb} (default: farm-world crops)")
     parser.add_argument("--crops", type=_at_least(1), default=crops, help=f"farm-world crops to {verb} (default: {crops})")
     parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
@@ -184,6 +188,7 @@ def _add_explain(sub) -> None:
                                                          # (RISE's 4000 masks: about 9 s a crop on 2 CPU cores)
         saviour explain --crops 20 --methods rise,saliency --n 1000
         saviour explain --image cow.png --target pig --out out/cow
+        saviour explain --weights torchvision:resnet50 --image dog.jpg --methods rise,gradcam --out out/dog
         """, _handler("explain_commands", "explain"))
     _add_images(explain, "explain", crops=200)
     explain.add_argument("--target", default=None,
@@ -205,6 +210,7 @@ def _add_attack_explanation(sub) -> None:
         saviour attack-explanation                          # 20 farm-world crops, saliency, heat moved off the animal
         saviour attack-explanation --method rise --n 256 --steps 60 --crops 5
         saviour attack-explanation --image cow.png --target-map centre --eps 8/255
+        saviour attack-explanation --weights torchvision:resnet18 --image dog.jpg --target-map centre
         """, _handler("explain_commands", "attack_explanation"))
     _add_images(attack, "attack", crops=20)
     attack.add_argument("--method", default="saliency", choices=ATTACKABLE, help="explanation to attack")

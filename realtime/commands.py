@@ -19,6 +19,7 @@ from engine.detect import HunterDetector, aim, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, Hunter, file_sha256, load_classifier, save_checkpoint, weights_file
+from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
@@ -39,6 +40,9 @@ PATCH_WORKERS = min(4, os.cpu_count() or 1)   # threads cutting training patches
 def load_hunter(weights: str, device) -> tuple[torch.nn.Module, str]:
     """The hunter ('hunter' for the shipped one, or a checkpoint file) and the SHA-256 of its weights
     file, which a block library records for the weights its blocks were made for."""
+    if weights.startswith(TORCHVISION_PREFIX):
+        raise SaviourError(f"{weights}: is not a hunter-style classifier (torchvision models are for "
+                           "`saviour explain` and `saviour attack-explanation`)")
     hunter = load_classifier(weights, device=device)
     if not hasattr(hunter, "dense_logits"):
         raise SaviourError(f"{weights}: is not a hunter-style classifier (no dense detection)")

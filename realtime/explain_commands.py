@@ -17,6 +17,7 @@ from engine.explain import METHODS, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
 from engine.models import FARM_LABELS, FarmClassifier, load_classifier, save_checkpoint
+from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from realtime.attack_report import attack_samples, markdown_summary, write_attack_report
 from realtime.crops import world_crops
@@ -53,7 +54,7 @@ def train_farm(args: argparse.Namespace) -> None:
 
 def explain(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
-    model = load_classifier(args.weights, device=device)
+    model = _load_model(args, device)
     methods = _methods(args.methods)
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
     target = class_index(model, args.target)
@@ -69,6 +70,12 @@ def explain(args: argparse.Namespace) -> None:
     table = write_report(report, model.labels, Path(args.out), context)
     print(markdown_table(table))
     print(f"wrote {args.out}/report.md, report.json, figure.png")
+
+
+def _load_model(args: argparse.Namespace, device: torch.device) -> torch.nn.Module:
+    if args.random_weights and not args.weights.startswith(TORCHVISION_PREFIX):
+        raise SaviourError(f"--random-weights is for {TORCHVISION_PREFIX}NAME models, not --weights {args.weights}")
+    return load_classifier(args.weights, device=device, pretrained=not args.random_weights)
 
 
 def _methods(text: str) -> list[str]:
@@ -87,7 +94,14 @@ def class_index(model, text: str | None) -> int | None:
         return model.labels.index(text)
     if text.isdigit() and int(text) < len(model.labels):
         return int(text)
-    raise SaviourError(f"--target {text}: not a class of this model ({', '.join(model.labels)})")
+    raise SaviourError(f"--target {text}: not a class of this model ({_listed(model.labels)})")
+
+
+def _listed(labels) -> str:
+    """Class names for a message; ImageNet's thousand are shortened."""
+    if len(labels) <= 12:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:6])}, ... {len(labels)} classes; an index 0-{len(labels) - 1} works too"
 
 
 def _crop_samples(args, model, target: int | None) -> list[Sample]:
@@ -104,7 +118,7 @@ def _true_class(model, crop_label: int) -> int:
     name = FARM_LABELS[crop_label]
     if name not in model.labels:
         raise SaviourError(f"the crops show a {name}, which is not a class of this model "
-                           f"({', '.join(model.labels)}); give --target or --image files")
+                           f"({_listed(model.labels)}); give --target or --image files")
     return model.labels.index(name)
 
 
@@ -112,10 +126,12 @@ def _image_samples(args, model, target: int | None) -> list[Sample]:
     size = model.input_size
     samples = []
     for path in args.image:
+        if not Path(path).is_file():   # checked first: OpenCV would also print a warning of its own
+            raise SaviourError(f"{path}: not a readable image (no such file)")
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             raise SaviourError(f"{path}: not a readable image")
-        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        image = _fitted(image, size, getattr(model, "resize_size", None))
         explained = target
         if explained is None:
             with torch.no_grad():
@@ -124,9 +140,22 @@ def _image_samples(args, model, target: int | None) -> list[Sample]:
     return samples
 
 
+def _fitted(image: np.ndarray, size: int, resize_size: int | None) -> np.ndarray:
+    """An image at the model's input size: stretched, or, for models with a `resize_size` (torchvision's),
+    their own preset: the short side resized to it, then the centre cropped."""
+    if resize_size is None:
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    height, width = image.shape[:2]
+    scale = resize_size / min(height, width)
+    shape = (max(size, round(width * scale)), max(size, round(height * scale)))
+    image = cv2.resize(image, shape, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top, left = (shape[1] - size) // 2, (shape[0] - size) // 2
+    return np.ascontiguousarray(image[top:top + size, left:left + size])
+
+
 def attack_explanation(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
-    model = load_classifier(args.weights, device=device)
+    model = _load_model(args, device)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     size = (model.input_size, model.input_size)
@@ -158,7 +187,7 @@ def _target_map(choice: str | None, sample: Sample, size) -> torch.Tensor:
         if sample.box is None:
             raise SaviourError("--target-map away needs an object box: use it on farm-world crops, or centre / a file")
         return away_target(size, sample.box)
-    image = cv2.imread(choice, cv2.IMREAD_GRAYSCALE)
+    image = cv2.imread(choice, cv2.IMREAD_GRAYSCALE) if Path(choice).is_file() else None
     if image is None:
         raise SaviourError(f"--target-map {choice}: not 'centre', 'away' or a readable image")
     target = torch.from_numpy(cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA).astype(np.float32))

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from engine.errors import SaviourError
 from engine.explain import generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, softplus_copy
 
@@ -61,3 +62,32 @@ def test_softplus_copy_shares_weights_and_leaves_the_model_alone():
     x = torch.rand(1, 3, *SIZE, generator=torch.Generator().manual_seed(2))
     # a large beta makes softplus nearly ReLU
     assert torch.allclose(softplus_copy(model, 1e4)(x), model(x), atol=1e-3)
+
+
+def test_softplus_copy_smooths_mobilenet_activations_which_have_no_second_derivative():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Hardswish(), nn.Conv2d(4, 4, 1), nn.Hardsigmoid(), nn.ReLU6(),
+                          nn.Flatten(), nn.LazyLinear(2))
+    x = (torch.rand(1, 3, *SIZE, generator=torch.Generator().manual_seed(2)) * 8 - 4).requires_grad_(True)
+    gradient, = torch.autograd.grad(model(x)[0, 0], x, create_graph=True)
+    with pytest.raises(RuntimeError, match="derivative for"):
+        gradient.abs().sum().backward()
+    smooth = softplus_copy(model, beta=50.0)
+    gradient, = torch.autograd.grad(smooth(x)[0, 0], x, create_graph=True)
+    gradient.abs().sum().backward()
+    assert x.grad.abs().sum() > 0
+    with torch.no_grad():   # and a large beta gives the network back
+        assert torch.allclose(softplus_copy(model, 1e4)(x), model(x), atol=1e-3)
+
+
+class _FunctionalHardsigmoid(nn.Module):
+    def forward(self, x):
+        return nn.functional.hardsigmoid(x)
+
+
+def test_a_network_without_second_derivatives_is_refused_clearly(image):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3), _FunctionalHardsigmoid(), nn.Flatten(), nn.LazyLinear(3)).eval()
+    model(image[None])
+    with pytest.raises(SaviourError, match="needs second derivatives.*try --method rise"):
+        attack("saliency", steps=1)(model, image, away_target(SIZE, (0, 0, 6, 6)))

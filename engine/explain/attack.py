@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.choices import ATTACKABLE
@@ -75,7 +76,7 @@ class ExplanationAttack:
             true_loss = self._true_map_loss(model, x_adv, label, goal) if self.method != "rise" else map_loss.item()
             best, best_loss = _better(best, best_loss, x_adv, output, label, true_loss)
             optimiser.zero_grad()
-            loss.backward()
+            _backward(loss, self.method)
             optimiser.step()
             with torch.no_grad():
                 delta.clamp_(-self.eps, self.eps)
@@ -94,6 +95,18 @@ class ExplanationAttack:
         return ((real - goal) ** 2).mean().item()
 
 
+def _backward(loss: torch.Tensor, method: str) -> None:
+    """loss.backward(), with a clear error when the network has an operation without a second
+    derivative (a gradient explanation's attack differentiates the gradient)."""
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        if "derivative for" not in str(error):
+            raise
+        raise SaviourError(f"the {method} attack needs second derivatives, and this network has an operation "
+                           f"without one ({str(error).splitlines()[0]}); try --method rise") from None
+
+
 def _better(best, best_loss, x_adv, output, label, true_loss):
     """(image, loss) of the better iterate: the one whose real map is closer, with the class unchanged."""
     if int(output.argmax()) == label and true_loss < best_loss:
@@ -102,11 +115,36 @@ def _better(best, best_loss, x_adv, output, label, true_loss):
 
 
 def softplus_copy(model: nn.Module, beta: float) -> nn.Module:
-    """A copy of `model` (sharing its parameters) with every nn.ReLU replaced by softplus_β."""
+    """A copy of `model` (sharing its parameters) with every piecewise-linear activation module made
+    smooth by softplus_β: ReLU, and ReLU6, Hardsigmoid, Hardswish (MobileNets), whose second
+    derivative PyTorch does not even implement."""
     smooth = copy.copy(model)
-    smooth._modules = {name: (nn.Softplus(beta) if isinstance(child, nn.ReLU) else softplus_copy(child, beta))
-                       for name, child in model._modules.items()}
+    smooth._modules = {name: _smooth(child, beta) for name, child in model._modules.items()}
     return smooth
+
+
+def _smooth(module: nn.Module, beta: float) -> nn.Module:
+    if isinstance(module, nn.ReLU):
+        return nn.Softplus(beta)
+    if isinstance(module, nn.ReLU6):
+        return _SoftClamp(beta, 0.0, 6.0, 1.0)
+    if isinstance(module, nn.Hardsigmoid):   # clamp(x + 3, 0, 6) / 6
+        return _SoftClamp(beta, -3.0, 3.0, 1 / 6)
+    if isinstance(module, nn.Hardswish):     # x * hardsigmoid(x)
+        return _SoftClamp(beta, -3.0, 3.0, 1 / 6, times_input=True)
+    return softplus_copy(module, beta)
+
+
+class _SoftClamp(nn.Module):
+    """scale * clamp(x - low, 0, high - low), with softplus_β for each corner (times x if asked)."""
+
+    def __init__(self, beta: float, low: float, high: float, scale: float, times_input: bool = False):
+        super().__init__()
+        self.beta, self.low, self.high, self.scale, self.times_input = beta, low, high, scale, times_input
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ramp = F.softplus(x - self.low, self.beta) - F.softplus(x - self.high, self.beta)
+        return ramp * self.scale * (x if self.times_input else 1)
 
 
 def blob(size: tuple[int, int], centre: tuple[float, float], sigma: float) -> torch.Tensor:

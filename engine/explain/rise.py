@@ -20,14 +20,16 @@ from engine.explain.targets import as_target
 DEFAULT_BATCH = 128
 
 
-def neutral_input(model) -> float:
-    """The input value a model treats as "nothing here": its `neutral_input` attribute, else 0."""
-    return float(getattr(getattr(model, "__self__", model), "neutral_input", 0.0))
+def neutral_input(model) -> float | torch.Tensor:
+    """The input value a model treats as "nothing here": its `neutral_input` attribute, else 0. A
+    number, or one per channel (C x 1 x 1) for a model normalised by a dataset's mean colour."""
+    value = getattr(getattr(model, "__self__", model), "neutral_input", 0.0)
+    return value if isinstance(value, torch.Tensor) else float(value)
 
 
 def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
          target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
-         autocast: torch.dtype | None = None, baseline: float | None = None) -> torch.Tensor:
+         autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None) -> torch.Tensor:
     """RISE maps of `x` (C x H x W or B x C x H x W, values in [0, 1]).
 
     Args:
@@ -61,7 +63,7 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     for start in range(0, n, batch_size):
         chunk = masks[start:start + batch_size]
         masked = image.unsqueeze(0) * chunk
-        if baseline:
+        if isinstance(baseline, torch.Tensor) or baseline:
             masked = masked + baseline * (1 - chunk)
         # channels-last convolutions run about twice as fast on CPU (oneDNN) and suit tensor cores
         masked = masked.contiguous(memory_format=torch.channels_last)

@@ -19,6 +19,8 @@ from engine.errors import SaviourError
 from engine.files import write_atomically
 from engine.models.farm import FarmClassifier
 from engine.models.hunter import Hunter
+from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
+from engine.models.torchvision_models import load_torchvision
 
 ARCHITECTURES = {"hunter": Hunter, "farm": FarmClassifier}
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -52,14 +54,19 @@ def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
     return digest
 
 
-def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto") -> nn.Module:
-    """Load a classifier in eval mode: a shipped name ("hunter", "farm") or a checkpoint file.
+def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto", pretrained: bool = True) -> nn.Module:
+    """Load a classifier in eval mode: a shipped name ("hunter", "farm"), a checkpoint file, or a
+    torchvision model as "torchvision:NAME" (ImageNet weights, downloaded on first use; random weights
+    with `pretrained=False`).
 
-    The module carries `labels` (class names) and `input_size` (patch side in pixels).
+    The module carries `labels` (class names) and `input_size` (input side in pixels).
 
     Raises:
         SaviourError: the file is missing, corrupt, not a checkpoint, or of another architecture.
     """
+    if str(name_or_path).startswith(TORCHVISION_PREFIX):
+        name = str(name_or_path)[len(TORCHVISION_PREFIX):]
+        return load_torchvision(name, pretrained).to(resolve_device(device))
     path = weights_file(name_or_path)
     checkpoint = _read(path)
     if str(name_or_path) in ARCHITECTURES:
