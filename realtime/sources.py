@@ -50,12 +50,13 @@ class Source:
     dropped: int = 0
     sound: Path | None = None   # a file whose sound an MP4 made from these frames can carry (a video)
 
+    # a subclass defines one of __iter__ and frames_from; each default is made of the other
     def __iter__(self) -> Iterator[np.ndarray]:
-        raise NotImplementedError
+        return self.frames_from(0)
 
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         """The frames from index `start` on. Sources that can get there without making the frames
-        before it (rendering them, converting them to pixels, reading image files) override this."""
+        before it (rendering them, converting them to pixels, reading image files) define this."""
         return itertools.islice(iter(self), start, None)
 
     def close(self) -> None:
@@ -68,9 +69,6 @@ class WorldSource(Source):
     def __init__(self, seed: int = 0, frames: int | None = 300, size=(640, 360), **world_options):
         self.world = FarmWorld(seed=seed, size=size, frames=frames, **world_options)
         self.frames, self.fps = frames, self.world.fps
-
-    def __iter__(self):
-        return self.frames_from(0)
 
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         indices = itertools.count(start) if self.frames is None else range(start, self.frames)
@@ -96,9 +94,6 @@ class VideoFileSource(Source):
         self.sound = self.path
         known = self.header_frames
         self.frames = min(frames, known) if frames is not None and known else (frames or known)
-
-    def __iter__(self):
-        return self.frames_from(0)
 
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         return prefetched(self._read(start))
@@ -133,9 +128,6 @@ class ImageFilesSource(Source):
         if not files:
             raise SaviourError(f"{description}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self.files, self.fps, self.frames = files, fps, len(files)
-
-    def __iter__(self):
-        return self.frames_from(0)
 
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         return prefetched(self._read(self.files[start:]))
