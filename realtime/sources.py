@@ -57,6 +57,8 @@ class Source:
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         """The frames from index `start` on. Sources that can get there without making the frames
         before it (rendering them, converting them to pixels, reading image files) define this."""
+        if type(self).__iter__ is Source.__iter__:   # neither is defined: say so rather than recurse
+            raise NotImplementedError(f"{type(self).__name__} defines neither __iter__ nor frames_from")
         return itertools.islice(iter(self), start, None)
 
     def close(self) -> None:
