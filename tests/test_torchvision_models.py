@@ -62,7 +62,7 @@ def test_no_network_ends_with_one_line_naming_the_way_out(hub, monkeypatch, tmp_
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["explain", "--weights", "torchvision:resnet500", "--random-weights"], "not a torchvision classification model"),
+    (["explain", "--weights", "torchvision:resnet500", "--random-weights"], "torchvision:resnet500: not one of torchvision's"),
     (["explain", "--weights", "farm", "--random-weights"], "--random-weights is for torchvision:NAME models"),
     (["explain", "--weights", "torchvision:resnet18", "--random-weights", "--crops", "1"], "give --target or --image"),
     (["explain", "--weights", "torchvision:resnet18", "--random-weights", "--target", "cow"], "1000 classes"),

@@ -43,9 +43,8 @@ def load_torchvision(name: str, pretrained: bool = True) -> TorchvisionClassifie
 
     known = models.list_models(module=models)
     if name not in known:
-        raise SaviourError(f"{PREFIX}{name}: not a torchvision classification model "
-                           f"(for example {', '.join(n for n in known if n in ('resnet18', 'resnet50', 'vit_b_16'))}; "
-                           f"{len(known)} in all)")
+        raise SaviourError(f"{PREFIX}{name}: not one of torchvision's {len(known)} classification models "
+                           "(for example resnet18, resnet50, vit_b_16; see torchvision.models.list_models())")
     weights = models.get_model_weights(name).DEFAULT
     net = models.get_model(name, weights=None, **_builder_options(name, weights))
     if pretrained:
