@@ -223,6 +223,9 @@ def _add_attack_explanation(sub) -> None:
     attack.add_argument("--gamma", type=_not_negative, default=10.0, help="weight of keeping the output (default: 10)")
     attack.add_argument("--n", type=int, default=256, help="RISE: fixed masks (default: 256)")
     attack.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
+    attack.add_argument("--batch-size", type=_at_least(1), default=None,
+                        help="RISE: masked images per pass; fewer bound memory on large models, at the cost of "
+                             "one more forward pass (default: all masks in one pass)")
     attack.add_argument("--out", default="out/attack", help="folder for report.md, report.json, figure.png")
     _add_device(attack)
 

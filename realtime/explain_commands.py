@@ -165,7 +165,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
         masks = generate_masks(args.n, args.s, 0.5, size, generator=torch.Generator().manual_seed(args.seed),
                                device=device)
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
-                               masks=masks)
+                               masks=masks, batch_size=args.batch_size)
     target = class_index(model, args.target)
     samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]

@@ -81,6 +81,25 @@ def test_rise_is_differentiable_with_respect_to_the_input():
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("target", [0, None])
+def test_batched_gradients_equal_one_pass_gradients(target):
+    """With more masks than one batch, the gradient is recomputed batch by batch (bounded memory):
+    the same map and the same gradient as one pass over all masks."""
+    model = tiny_classifier()
+    masks = generate_masks(100, 4, 0.5, (24, 32), generator=torch.Generator().manual_seed(5))
+    goal = torch.rand(24, 32, generator=torch.Generator().manual_seed(9))
+    maps, grads = [], []
+    for batch_size in (100, 16):
+        x = image().requires_grad_(True)
+        saliency = rise(model, x, masks=masks, target=target, batch_size=batch_size)
+        ((saliency - goal) ** 2).sum().backward()
+        maps.append(saliency.detach())
+        grads.append(x.grad)
+    torch.testing.assert_close(maps[1], maps[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-6)
+    assert grads[0].abs().sum() > 0
+
+
 def test_rise_explains_the_hunters_dense_chicken_evidence():
     torch.manual_seed(0)
     hunter = Hunter().eval()

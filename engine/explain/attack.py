@@ -35,6 +35,7 @@ class ExplanationAttack:
     beta: tuple[float, float] = (10.0, 100.0)
     masks: torch.Tensor | None = None     # RISE: the fixed masks
     p1: float = 0.5
+    batch_size: int | None = None         # RISE: masked images per pass (None: all); fewer bound memory
 
     def __post_init__(self):
         if self.method not in ATTACKABLE:
@@ -49,7 +50,7 @@ class ExplanationAttack:
         """The map being attacked, differentiable in x (1 x C x H x W), normalised to mean 1."""
         if self.method == "rise":
             saliency = rise(model, x[0], masks=self.masks, p1=self.p1, target=ClassProbability(target),
-                            batch_size=len(self.masks))
+                            batch_size=self.batch_size or len(self.masks))
         else:
             smooth = softplus_copy(model, beta) if beta is not None else model
             score = smooth(x)[:, target].sum()

@@ -37,7 +37,8 @@ def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 400
         masks: N x 1 x H x W masks to reuse (the same masks make maps comparable); else N = `n` masks
             with grid `s` and keep probability `p1` are generated with `generator`.
         target: None (every class's probability), a class index, or a callable output -> scores (see targets).
-        batch_size: masked images per forward pass; memory grows with it, not with N.
+        batch_size: masked images per forward pass; memory grows with it, not with N (also when the
+            map is differentiated: see `_BoundedRise`).
         autocast: run the model under autocast with this dtype (e.g. torch.bfloat16); scores are summed in fp32.
         baseline: value of masked-out pixels, x * m + baseline * (1 - m) (default: `neutral_input(model)`).
 
@@ -51,10 +52,40 @@ def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 400
     score = as_target(target)
     baseline = neutral_input(model) if baseline is None else baseline
     grad = torch.is_grad_enabled() and x.requires_grad
+    one = _BoundedRise.apply if grad and len(masks) > batch_size else _rise_one
     with torch.set_grad_enabled(grad):
-        maps = torch.stack([_rise_one(model, image, masks, p1, score, batch_size, autocast, baseline)
-                            for image in images])
+        maps = torch.stack([one(model, image, masks, p1, score, batch_size, autocast, baseline) for image in images])
     return maps if batched else maps[0]
+
+
+class _BoundedRise(torch.autograd.Function):
+    """A RISE map differentiable in the image in memory bounded by the batch, not by N.
+
+    Autograd would keep every batch's activations until the backward pass (gigabytes for a ResNet
+    and a few hundred masks). The map is a sum over batches of masks, so its gradient is the sum of
+    each batch's, which the backward pass recomputes one batch at a time: one extra forward pass.
+    Gradients reach the image only, not the model's parameters, and only to first order.
+    """
+
+    @staticmethod
+    def forward(ctx, model, image, masks, p1, score, batch_size, autocast, baseline):
+        ctx.save_for_backward(image)
+        ctx.settings = model, masks, p1, score, batch_size, autocast, baseline
+        return _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline)
+
+    @staticmethod
+    def backward(ctx, grad_map):
+        image, = ctx.saved_tensors
+        model, masks, p1, score, batch_size, autocast, baseline = ctx.settings
+        grad = torch.zeros_like(image)
+        for start in range(0, len(masks), batch_size):
+            chunk = masks[start:start + batch_size]
+            with torch.enable_grad():
+                leaf = image.detach().requires_grad_(True)
+                # a batch's share of the full map: its own map weighted by its share of the masks
+                part = _rise_one(model, leaf, chunk, p1, score, batch_size, autocast, baseline) * (len(chunk) / len(masks))
+                grad += torch.autograd.grad(part, leaf, grad_map)[0]
+        return None, grad, None, None, None, None, None, None
 
 
 def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) -> torch.Tensor:
