@@ -142,7 +142,7 @@ def _image_samples(args, model, target: int | None) -> list[Sample]:
 
 def _fitted(image: np.ndarray, size: int, resize_size: int | None) -> np.ndarray:
     """An image at the model's input size: stretched, or, for models with a `resize_size` (torchvision's),
-    their own preset: the short side resized to it, then the centre cropped."""
+    fitted as their preset does: the short side resized to it, then centre-cropped."""
     if resize_size is None:
         return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     height, width = image.shape[:2]

@@ -82,9 +82,9 @@ class _BoundedRise(torch.autograd.Function):
             chunk = masks[start:start + batch_size]
             with torch.enable_grad():
                 leaf = image.detach().requires_grad_(True)
-                # a batch's share of the full map: its own map weighted by its share of the masks
-                part = _rise_one(model, leaf, chunk, p1, score, batch_size, autocast, baseline) * (len(chunk) / len(masks))
-                grad += torch.autograd.grad(part, leaf, grad_map)[0]
+                part = _rise_one(model, leaf, chunk, p1, score, batch_size, autocast, baseline)
+                # the batch's share of the full map: its own map weighted by its share of the masks
+                grad += torch.autograd.grad(part * (len(chunk) / len(masks)), leaf, grad_map)[0]
         return None, grad, None, None, None, None, None, None
 
 
