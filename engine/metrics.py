@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.explain.rise import neutral_input
+from engine.explain.rise import neutral_image
 
 POINTING_TOLERANCE = 15
 
@@ -50,7 +50,7 @@ def deletion_auc(model, image: torch.Tensor, saliency: torch.Tensor, target: int
                  batch_size: int = 128) -> float:
     """Area under the probability of `target` as the most salient pixels are removed (set to the model's
     neutral input), `step` pixels at a time (default: one image row's worth)."""
-    removed = torch.zeros_like(image) + neutral_input(model)
+    removed = neutral_image(model, image)
     return _causal_auc(model, image, saliency, target, removed, image, step, batch_size)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from engine.choices import EXPLANATION_METHODS as METHODS
 from engine.errors import SaviourError
-from engine.explain.rise import DEFAULT_BATCH, neutral_input, rise
+from engine.explain.rise import DEFAULT_BATCH, neutral_image, rise
 from engine.explain.targets import ClassProbability
 
 
@@ -76,7 +76,7 @@ def _captum(model, image, method, target, batch_size, steps, layer, window) -> t
     image = image.detach().requires_grad_(True)
     if method == "integrated_gradients":
         attribution = IntegratedGradients(forward).attribute(
-            image, baselines=_neutral_image(model, image), target=index, n_steps=steps, internal_batch_size=batch_size)
+            image, baselines=neutral_image(model, image), target=index, n_steps=steps, internal_batch_size=batch_size)
         return attribution.sum(1).abs().detach()
     if method == "saliency":
         return Saliency(forward).attribute(image, target=index, abs=True).amax(1).detach()
@@ -85,14 +85,9 @@ def _captum(model, image, method, target, batch_size, steps, layer, window) -> t
         return LayerAttribution.interpolate(cam, tuple(image.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()
     stride = max(1, window // 2)
     attribution = Occlusion(forward).attribute(
-        image, baselines=_neutral_image(model, image), target=index, sliding_window_shapes=(image.shape[1], window, window),
+        image, baselines=neutral_image(model, image), target=index, sliding_window_shapes=(image.shape[1], window, window),
         strides=(image.shape[1], stride, stride), perturbations_per_eval=batch_size)
     return attribution.mean(1).detach()   # the window spans every channel: each holds the same share
-
-
-def _neutral_image(model, image: torch.Tensor) -> torch.Tensor:
-    """An image of the model's neutral input (per channel for some models), Captum's baseline."""
-    return torch.zeros_like(image) + neutral_input(model)
 
 
 def _check_class(model, image, index) -> None:

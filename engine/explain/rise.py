@@ -27,6 +27,11 @@ def neutral_input(model) -> float | torch.Tensor:
     return value if isinstance(value, torch.Tensor) else float(value)
 
 
+def neutral_image(model, like: torch.Tensor) -> torch.Tensor:
+    """A tensor shaped like `like` filled with the model's neutral input (per channel for some models)."""
+    return torch.zeros_like(like) + neutral_input(model)
+
+
 def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
          target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
          autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None) -> torch.Tensor:
