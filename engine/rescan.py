@@ -13,8 +13,9 @@ import numpy as np
 from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
 
-# Rerun regions are rounded up to this many windows a side: the convolution library compiles a kernel
-# per input shape, and a handful of recurring shapes is far cheaper than a new one every frame.
+# The canvas of rerun regions is rounded up to this many windows a side: the convolution library
+# compiles a kernel per input shape, and a handful of recurring shapes is far cheaper than a new one
+# every frame.
 QUANTUM = 4
 _WINDOW_KERNEL = np.ones((WINDOW, WINDOW), np.uint8)
 
@@ -36,23 +37,9 @@ def changed_windows(old: np.ndarray, new: np.ndarray, offsets, grid) -> list[np.
 
 
 def cell_groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Rectangles (r0, c0, r1, c1), ends exclusive, covering the 8-connected groups of True cells,
-    each grown to a multiple of QUANTUM cells a side where the grid allows."""
+    """Bounding rectangles (r0, c0, r1, c1), ends exclusive, of the 8-connected groups of True cells."""
     _, _, stats, _ = cv2.connectedComponentsWithStats(cells.view(np.uint8), connectivity=8)
-    rows, cols = cells.shape
-    groups = []
-    for x, y, w, h, _ in stats[1:]:
-        r0, r1 = _grown(y, y + h, rows)
-        c0, c1 = _grown(x, x + w, cols)
-        groups.append((r0, c0, r1, c1))
-    return groups
-
-
-def _grown(start: int, end: int, limit: int) -> tuple[int, int]:
-    """[start, end) grown to a multiple of QUANTUM in length, kept inside [0, limit)."""
-    length = min(-(-(end - start) // QUANTUM) * QUANTUM, limit)
-    start = min(start, limit - length)
-    return start, start + length
+    return [(y, x, y + h, x + w) for x, y, w, h, _ in stats[1:]]
 
 
 def cell_crop(image: np.ndarray, rect: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
