@@ -279,16 +279,9 @@ class HunterDetector:
         centre = windows.xy[mine] + side[:, None] / 2
         half = side[:, None] * BOX_FRACTION / 2
         boxes = np.concatenate([centre - half, centre + half], 1)
-        classes, scores = windows.class_id[mine], windows.score[mine]
-        xyxy, score, class_id = [], [], []
-        for c in np.unique(classes):
-            merged, best = _cluster(boxes[classes == c], scores[classes == c])
-            xyxy.append(merged)
-            score.append(best)
-            class_id.append(np.full(len(best), c, np.int64))
-        xyxy, score, class_id = np.concatenate(xyxy).astype(np.float32), np.concatenate(score), np.concatenate(class_id)
-        order = np.argsort(-score, kind="stable")
-        return Detections(xyxy[order], class_id[order], score[order].astype(np.float32), self.labels)
+        xyxy, score, class_id = _cluster(boxes, windows.score[mine], windows.class_id[mine])
+        order = np.lexsort((class_id, -score))     # by score; ties by class, then as clustered
+        return Detections(xyxy[order].astype(np.float32), class_id[order], score[order], self.labels)
 
 
 def _bordered_probabilities(maps: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,23 +328,25 @@ def _neighbourhood_centroid(probs: np.ndarray, n, cls, cell, start, width) -> tu
     return row, col
 
 
-def _cluster(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy clustering: the best remaining box takes every box overlapping it; a cluster's box is the
-    score-weighted mean of its members, its score their maximum."""
+def _cluster(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy clustering: the best remaining box takes every box of its class overlapping it; a cluster's
+    box is the score-weighted mean of its members, its score their maximum. Returns boxes, scores, classes."""
     remaining = np.argsort(-scores, kind="stable")
     area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    merged, best = [], []
+    merged, best, label = [], [], []
     while len(remaining):
-        top = boxes[remaining[0]]
-        lo, hi = np.maximum(top[:2], boxes[remaining, :2]), np.minimum(top[2:], boxes[remaining, 2:])
+        first = remaining[0]
+        lo, hi = np.maximum(boxes[first, :2], boxes[remaining, :2]), np.minimum(boxes[first, 2:], boxes[remaining, 2:])
         inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-        overlapping = inter / np.minimum(area[remaining], area[remaining[0]]) > GROUP_OVERLAP
+        overlapping = ((inter / np.minimum(area[remaining], area[first]) > GROUP_OVERLAP)
+                       & (classes[remaining] == classes[first]))
         members = remaining[overlapping]
         weights = scores[members]
         merged.append((boxes[members] * weights[:, None]).sum(0) / weights.sum())
         best.append(weights.max())
+        label.append(classes[first])
         remaining = remaining[~overlapping]
-    return np.array(merged), np.array(best)
+    return np.array(merged), np.array(best, np.float32), np.array(label, np.int64)
 
 
 def aim(detections: Detections, target: str = "chicken") -> tuple[float, float] | None:
