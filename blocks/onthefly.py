@@ -11,7 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.detect import BORDER, WINDOW, HunterDetector, bgr_to_tensor
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.pyramid import BORDER
 
 MARGIN = 0.25   # the stepped region: each chicken box grown by this share of its size on every side
 

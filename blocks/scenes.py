@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from blocks.transforms import Placement
-from engine.detect import BORDER, WINDOW, HunterDetector, bgr_to_tensor, pyramid
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.pyramid import BORDER, pyramid
 from engine.models.hunter import HUNTER_STRIDE as STRIDE
 
 GRID = 7                                  # windows a side scored per scene

@@ -19,6 +19,7 @@ from engine.detections import Detections
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
+from engine.pyramid import BORDER, Level, edited_pyramid, pyramid
 from engine.rescan import cell_crop, cell_groups, changed_windows, pack, window_count
 
 # The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
@@ -26,7 +27,6 @@ from engine.rescan import cell_crop, cell_groups, changed_windows, pack, window_
 # ANIMAL_FILL of a window at some level, inside the trained range with a margin.
 ANIMAL_FILL = (0.55, 0.9)
 LEVEL_RATIO = 0.5
-BORDER = 12         # replicated pixels around each level: half a window
 BOX_FRACTION = 0.6   # a window's detection box: its central part, about where the animal sits
 GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
 
@@ -39,42 +39,6 @@ def default_scales(height: int, min_size: float = 20, max_fraction: float = 0.5)
     while scales[-1] * max_fraction * height / WINDOW > ANIMAL_FILL[1]:
         scales.append(scales[-1] * LEVEL_RATIO)
     return tuple(scales)
-
-
-class Level(NamedTuple):
-    """One pyramid level: the padded image and how its pixels map to the frame's."""
-
-    image: np.ndarray
-    fx: float    # frame pixels per level pixel; level pixel x of the padded image is frame x (x - BORDER) * fx
-    fy: float
-
-
-def pyramid_level(frame: np.ndarray, scale: float, source: Level | None = None) -> Level | None:
-    """Resize a frame by `scale` (area interpolation) and pad it by BORDER replicated pixels, so
-    windows can centre on animals at the frame's edge; None when smaller than one window.
-
-    With `source`, a larger level of the same frame, the smaller level is resized from it, which is
-    several times cheaper than resizing the full frame again.
-    """
-    height, width = frame.shape[:2]
-    size = (round(width * scale), round(height * scale))
-    if min(size) < WINDOW:
-        return None
-    start = frame if source is None else source.image[BORDER:-BORDER, BORDER:-BORDER]
-    image = cv2.resize(start, size, interpolation=cv2.INTER_AREA)
-    image = cv2.copyMakeBorder(image, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_REPLICATE)
-    return Level(image, width / size[0], height / size[1])
-
-
-def pyramid(frame: np.ndarray, scales) -> list[Level]:
-    """The levels of `frame` at `scales` (largest first) that hold at least one window."""
-    levels = []
-    for scale in sorted(scales, reverse=True):
-        level = pyramid_level(frame, scale, levels[-1] if levels else None)
-        if level is None:
-            break
-        levels.append(level)
-    return levels
 
 
 def bgr_to_tensor(images, device: torch.device) -> torch.Tensor:
@@ -108,6 +72,7 @@ class Scan(NamedTuple):
     levels: list[Level]
     logits: list[torch.Tensor]   # per level: S x C x H' x W', one map per input shift (see dense_logits)
     detections: Detections
+    frame: np.ndarray            # a copy: what a rescan compares an edited frame with
 
 
 class HunterDetector:
@@ -161,7 +126,7 @@ class HunterDetector:
     def scan(self, frames: list[np.ndarray]) -> list[Scan]:
         """Detect in a batch of same-sized frames: one pass per pyramid level, or one for a single frame."""
         per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
-        return self._scans(per_frame, self._level_logits(per_frame))
+        return self._scans(frames, per_frame, self._level_logits(per_frame))
 
     def _level_logits(self, per_frame: list[list[Level]]) -> list[list[torch.Tensor]]:
         """Per frame, per level, `dense_logits` of the level.
@@ -194,11 +159,14 @@ class HunterDetector:
         """`scan` of frames that are edited copies (same size) of previously scanned ones, such as a
         frame with blocks pasted on it.
 
-        The network is local: a window whose pixels did not change keeps its logits, so only windows
-        that touch an edited pixel are scored again, all of them in one pass. The result is what
-        `scan` would return.
+        Resizing and the network are local: only the edited regions of each pyramid level are resized
+        again, and only windows that touch an edited pixel are scored again, all of them in one pass.
+        The result is what `scan` would return.
         """
-        per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
+        for frame, scan in zip(frames, previous):
+            if frame.shape != scan.frame.shape:
+                raise SaviourError(f"rescan needs frames of the scanned size {scan.frame.shape}, got {frame.shape}")
+        per_frame = [edited_pyramid(scan.levels, scan.frame, f) for f, scan in zip(frames, previous)]
         logits = [list(scan.logits) for scan in previous]
         jobs, crops = [], []
         for k, (scan, levels) in enumerate(zip(previous, per_frame)):
@@ -214,7 +182,7 @@ class HunterDetector:
                 logits[k][i] = logits[k][i].clone()   # the previous scan stays valid for other defences
             for (k, i, s, (r0, c0, r1, c1)), start in zip(jobs, starts):
                 logits[k][i][s, :, r0:r1, c0:c1] = scored[:, :r1 - r0, start:start + c1 - c0]
-        return self._scans(per_frame, logits)
+        return self._scans(frames, per_frame, logits)
 
     def _changed_regions(self, old: Level, new: Level, grid):
         """(shift index, window rectangle, level crop) for each group of windows an edit touched."""
@@ -223,10 +191,12 @@ class HunterDetector:
             for rect in cell_groups(cells):
                 yield s, rect, cell_crop(new.image, rect, shift)
 
-    def _scans(self, per_frame: list[list[Level]], logits: list[list[torch.Tensor]]) -> list[Scan]:
+    def _scans(self, frames: list[np.ndarray], per_frame: list[list[Level]],
+               logits: list[list[torch.Tensor]]) -> list[Scan]:
         levels = per_frame[0] if per_frame else []     # frames of one size share the level geometry
         windows = self._windows([torch.cat(maps) for maps in zip(*logits)], levels)
-        return [Scan(levels, maps, self._group(windows, k)) for k, (levels, maps) in enumerate(zip(per_frame, logits))]
+        return [Scan(own, maps, self._group(windows, k), frame.copy())
+                for k, (frame, own, maps) in enumerate(zip(frames, per_frame, logits))]
 
     def _windows(self, maps: list[torch.Tensor], levels: list[Level]) -> _Windows:
         """The windows above threshold in every level's logits of all frames, in frame coordinates.

@@ -13,7 +13,8 @@ from tqdm import tqdm
 from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
-from engine.detect import WINDOW, HunterDetector, bgr_to_tensor, pyramid
+from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.pyramid import pyramid
 from engine.errors import SaviourError
 from engine.models import load_classifier
 from realtime.bench_app import batch_speed, live_fps, soak_growth_mb

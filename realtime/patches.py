@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from blocks.scenes import Scenes, frame_scenes, join
-from engine.detect import BORDER, WINDOW, pyramid_level
+from engine.detect import WINDOW
+from engine.pyramid import BORDER, pyramid_level
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_LABELS
 from realtime.world import FarmWorld, apply_lighting

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from engine.canvas import shelf_layout
-from engine.detect import HunterDetector, bgr_to_tensor, pyramid
+from engine.detect import HunterDetector, bgr_to_tensor
+from engine.pyramid import pyramid
 
 
 @pytest.mark.parametrize("sizes", [
