@@ -200,6 +200,9 @@ def _add_explain(sub) -> None:
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
     explain.add_argument("--batch-size", type=_at_least(1), default=128, help="inputs per forward pass (default: 128)")
+    explain.add_argument("--curve-steps", type=_at_least(1), default=None,
+                         help="steps of each deletion and insertion curve (default: one per image row, as in the "
+                              "RISE paper); fewer is faster on large models")
     explain.add_argument("--out", default="out/explain", help="folder for report.md, report.json, figure.png")
     _add_device(explain)
 

@@ -64,8 +64,10 @@ def explain(args: argparse.Namespace) -> None:
                            generator=torch.Generator().manual_seed(args.seed), device=device)
     settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
     with tqdm(total=len(samples), desc="explain", unit="image") as bar:
-        report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar)
+        report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar,
+                                 curve_steps=args.curve_steps)
     context = {"weights": args.weights, "images": len(samples), "rise": f"N={args.n} s={args.s} p1={args.p1}",
+               "deletion/insertion steps": args.curve_steps or "one per image row",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
     table = write_report(report, model.labels, Path(args.out), context)
     print(markdown_table(table))

@@ -53,8 +53,9 @@ class ExplanationReport:
 
 
 def explain_samples(model, samples: list[Sample], methods: list[str], settings: dict, device: torch.device,
-                    seed: int = 0, progress=None) -> ExplanationReport:
-    """Explain every sample with every method and score the maps; settings go to `explain`."""
+                    seed: int = 0, progress=None, curve_steps: int | None = None) -> ExplanationReport:
+    """Explain every sample with every method and score the maps; settings go to `explain`.
+    Deletion and insertion curves take `curve_steps` steps (default: one per image row)."""
     report = ExplanationReport(methods)
     rng = torch.Generator().manual_seed(seed)
     for sample in samples:
@@ -64,8 +65,11 @@ def explain_samples(model, samples: list[Sample], methods: list[str], settings: 
         maps[RANDOM] = torch.rand(x.shape[-2:], generator=rng)
         maps[RANDOM_SMOOTH] = F.interpolate(torch.rand(1, 1, 8, 8, generator=rng), size=tuple(x.shape[-2:]),
                                             mode="bilinear", align_corners=False)[0, 0]
+        pixels = x.shape[-2] * x.shape[-1]
+        step = None if curve_steps is None else -(-pixels // curve_steps)
+        curve = {"step": step, "batch_size": settings.get("batch_size", 128)}
         for method, saliency in maps.items():
-            _score(report, model, x, sample, method, saliency, maps.get("rise"))
+            _score(report, model, x, sample, method, saliency, maps.get("rise"), curve)
         if len(report.shown) < FIGURE_ROWS:
             report.shown.append((sample, maps))
         if progress is not None:
@@ -73,11 +77,11 @@ def explain_samples(model, samples: list[Sample], methods: list[str], settings: 
     return report
 
 
-def _score(report, model, x, sample, method, saliency, rise_map) -> None:
+def _score(report, model, x, sample, method, saliency, rise_map, curve: dict) -> None:
     if sample.box is not None:
         report.add(method, "pointing", float(pointing_hit(saliency, sample.box)))
-    report.add(method, "deletion", deletion_auc(model, x, saliency, sample.target))
-    report.add(method, "insertion", insertion_auc(model, x, saliency, sample.target))
+    report.add(method, "deletion", deletion_auc(model, x, saliency, sample.target, **curve))
+    report.add(method, "insertion", insertion_auc(model, x, saliency, sample.target, **curve))
     if rise_map is not None and method != "rise":
         for metric, value in compare_maps(rise_map, saliency).items():
             report.add(method, f"{metric}_vs_rise", value)

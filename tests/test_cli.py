@@ -252,6 +252,7 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
     (["detect", "--frames", "-5"], "--frames: expected an integer of at least 1, got -5"),
     (["explain", "--batch-size", "0"], "--batch-size: expected an integer of at least 1, got 0"),
     (["explain", "--crops", "0"], "--crops: expected an integer of at least 1, got 0"),
+    (["explain", "--curve-steps", "0"], "--curve-steps: expected an integer of at least 1, got 0"),
     (["attack-explanation", "--steps", "0"], "--steps: expected an integer of at least 1, got 0"),
     (["attack-explanation", "--lr", "-1"], "--lr: expected a positive number, got -1.0"),
     (["attack-explanation", "--gamma", "-1"], "--gamma: expected a number of at least 0, got -1.0"),

@@ -5,10 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
+from engine.detect import bgr_to_tensor
 from engine.errors import SaviourError
 from engine.explain import METHODS
+from engine.metrics import deletion_auc, insertion_auc
 from engine.models.farm import FARM_LABELS
 from realtime.explain_commands import EXPLAIN_SEED, _crop_samples
+from realtime.explain_report import Sample, explain_samples
 from tests.test_cli import run
 
 
@@ -103,3 +106,19 @@ def test_attack_explanation_reports_the_three_comparisons(tmp_path, capsys, meth
 def test_attack_and_training_bad_input(tmp_path, capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2 and message in err
+
+
+def test_curve_steps_set_the_deletion_and_insertion_resolution(random_hunter):
+    image = np.random.default_rng(1).integers(0, 256, (25, 25, 3), dtype=np.uint8)
+    sample = Sample(image, target=0)
+    settings = {"n": 16, "batch_size": 8}
+    coarse = explain_samples(random_hunter, [sample], ["saliency"], settings, "cpu", curve_steps=5)
+    fine = explain_samples(random_hunter, [sample], ["saliency"], settings, "cpu")
+    saliency = coarse.shown[0][1]["saliency"]
+    x = bgr_to_tensor([image], "cpu")[0]
+    expected = {"deletion": deletion_auc(random_hunter, x, saliency, 0, step=125),   # 625 pixels in 5 steps
+                "insertion": insertion_auc(random_hunter, x, saliency, 0, step=125)}
+    for metric, value in expected.items():
+        assert coarse.scores["saliency"][metric] == [pytest.approx(value)]
+        assert fine.scores["saliency"][metric] != coarse.scores["saliency"][metric]
+

@@ -46,7 +46,9 @@ def load_torchvision(name: str, pretrained: bool = True) -> TorchvisionClassifie
         raise SaviourError(f"{PREFIX}{name}: not one of torchvision's {len(known)} classification models "
                            "(for example resnet18, resnet50, vit_b_16; see torchvision.models.list_models())")
     weights = models.get_model_weights(name).DEFAULT
-    net = models.get_model(name, weights=None, **_builder_options(name, weights))
+    with torch.random.fork_rng(devices=[]):   # random weights come out the same on every run
+        torch.manual_seed(0)
+        net = models.get_model(name, weights=None, **_builder_options(name, weights))
     if pretrained:
         net.load_state_dict(_downloaded_state(name, weights))
     preset = weights.transforms()
