@@ -14,9 +14,9 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
-from engine.pyramid import pyramid
 from engine.errors import SaviourError
 from engine.models import load_classifier
+from engine.pyramid import pyramid
 from realtime.bench_app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench_explain import mask_rates, resnet18, rise_seconds, sync
 from realtime.heatmap import HunterHeatmap

@@ -20,9 +20,9 @@ import numpy as np
 
 from blocks.scenes import Scenes, frame_scenes, join
 from engine.detect import WINDOW
-from engine.pyramid import BORDER, pyramid_level
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_LABELS
+from engine.pyramid import BORDER, pyramid_level
 from realtime.world import FarmWorld, apply_lighting
 
 FILL = (0.38, 0.95)        # animal height / window side for a positive
