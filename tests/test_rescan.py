@@ -7,6 +7,7 @@ import torch
 from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from engine.detect import HunterDetector
+from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
 from engine.rescan import QUANTUM, cell_crop, cell_groups, changed_windows, pack, window_count
 from realtime.pipeline import DefendedPipeline
@@ -83,3 +84,10 @@ def test_packed_crops_score_as_they_would_alone(random_hunter, rng):
     packed = logits(canvas)
     for crop, (r0, c0, r1, c1), start in zip(crops, rects, starts):
         torch.testing.assert_close(packed[:, :r1 - r0, start:start + c1 - c0], logits(crop), rtol=1e-5, atol=1e-5)
+
+
+def test_rescan_refuses_a_frame_of_another_size(hunter):
+    detector = HunterDetector(hunter)
+    scan = detector.scan([FarmWorld(seed=3).render(0)[0]])[0]
+    with pytest.raises(SaviourError, match="rescan needs frames of the scanned size"):
+        detector.rescan([np.zeros((100, 120, 3), np.uint8)], [scan])
