@@ -8,13 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.detect import bgr_to_tensor
+from engine.explain.rise import neutral_image
 
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
         batch_size: int = 256, lr: float = 3e-3, seed: int = 0, class_balance: float = 1.0,
-        weight_decay: float = 0.0, progress=None) -> list[float]:
+        weight_decay: float = 0.0, removal: float = 0.0, progress=None) -> list[float]:
     """Train `model` with AdamW (Adam when `weight_decay` is 0), a one-cycle schedule, a class-weighted
-    loss (see `class_weights`) and random flips and gains.
+    loss (see `class_weights`), random flips and gains, and with `removal` > 0 random pixel removal
+    (see `_remove_pixels`).
 
     Returns the mean training loss per epoch. `progress`, if given, is updated once per batch.
     """
@@ -35,6 +37,8 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
             batch = _augment(x[idx], generator)
+            if removal:
+                batch = _remove_pixels(batch, removal, neutral_image(model, batch), generator)
             loss = F.cross_entropy(model(batch), y[idx], weight=weight)
             optimiser.zero_grad()
             loss.backward()
@@ -63,6 +67,23 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     balance = 0.93 + 0.14 * torch.rand(n, 3, 1, 1, generator=generator)
     batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
     return (batch * (gain * balance).to(batch.device)).clamp_(0, 1)
+
+
+def _remove_pixels(batch: torch.Tensor, most: float, neutral: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Set a random share (0 to `most`; about that for blobs) of each image's pixels to the neutral input,
+    half of the images in scattered single pixels, half in blobs.
+
+    Deletion metrics remove pixels this way; a network that never saw removed pixels reads scattered
+    grey specks as a signal of their own, and the metric then measures that surprise, not evidence.
+    """
+    n, _, h, w = batch.shape
+    share = most * torch.rand(n, 1, 1, 1, generator=generator)
+    specks = torch.rand(n, 1, h, w, generator=generator)
+    blobs = F.interpolate(torch.rand(n, 1, 6, 6, generator=generator), size=(h, w), mode="bilinear",
+                          align_corners=False)
+    order = torch.where(torch.rand(n, 1, 1, 1, generator=generator) < 0.5, specks, blobs)
+    removed = (order < share).to(batch.device)
+    return torch.where(removed, neutral, batch)
 
 
 @torch.no_grad()

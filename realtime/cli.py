@@ -70,6 +70,7 @@ _block_fraction = _number_in(lambda v: 0 < v <= 2, "a block fraction in (0, 2]")
 _class_balance = _number_in(lambda v: 0 <= v <= 1, "a class balance in [0, 1]")
 _positive = _number_in(lambda v: v > 0, "a positive number")
 _not_negative = _number_in(lambda v: v >= 0, "a number of at least 0")
+_removal_share = _number_in(lambda v: 0 <= v < 1, "a share of pixels in [0, 1)")
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
@@ -179,6 +180,9 @@ def _add_train_farm(sub) -> None:
     farm.add_argument("--worlds", type=int, default=100, help="farm worlds to cut crops from, at most 100 (default: 100)")
     farm.add_argument("--epochs", type=_at_least(1), default=6, help="training epochs (default: 6)")
     farm.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    farm.add_argument("--removal", type=_removal_share, default=0.5,
+                      help="train with up to this share of each crop's pixels set to grey, scattered or in "
+                           "blobs, as deletion metrics remove them (default: 0.5)")
     _add_device(farm)
 
 

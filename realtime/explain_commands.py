@@ -44,7 +44,7 @@ def train_farm(args: argparse.Namespace) -> None:
     batch_size = 128
     with tqdm(total=args.epochs * -(-len(train) // batch_size), desc="train", unit="batch") as bar:
         fit(model, train.images, train.labels, epochs=args.epochs, batch_size=batch_size, lr=3e-3,
-            seed=args.seed, progress=bar)
+            seed=args.seed, removal=args.removal, progress=bar)
     digest = save_checkpoint(model, "farm", out)
     result = accuracy(model, held_out.images, held_out.labels)
     print(f"held-out accuracy: {result['overall']:.4f} (" + ", ".join(

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from engine.models import Hunter
-from engine.train import class_weights, fit
+from engine.train import _remove_pixels, class_weights, fit
 
 COUNTS = torch.tensor([37, 29, 24, 190])
 
@@ -42,3 +42,16 @@ def test_weight_decay_shrinks_the_weights():
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     assert trained(0.5).norm() < trained(0.0).norm()
+
+
+def test_pixel_removal_greys_out_about_the_given_share_scattered_and_in_blobs():
+    batch = torch.rand(200, 3, 96, 96, generator=torch.Generator().manual_seed(1)) * 0.4   # never 0.5 itself
+    out = _remove_pixels(batch, 0.5, torch.tensor(0.5), torch.Generator().manual_seed(0))
+    removed = (out == 0.5).all(dim=1)
+    assert torch.equal(out[~removed[:, None].expand_as(out)], batch[~removed[:, None].expand_as(out)])
+    share = removed.float().mean((1, 2))
+    assert share.max() < 0.65 and 0.15 < share.mean() < 0.3   # shares drawn from 0 to 0.5; blobs take less
+    # scattered removal leaves removed pixels mostly beside kept ones; blobs leave them beside removed ones
+    alike = (removed[:, :, 1:] == removed[:, :, :-1]).float().mean((1, 2))
+    some = share > 0.1
+    assert alike[some].min() < 0.8 and alike[some].max() > 0.95
