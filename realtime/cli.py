@@ -175,6 +175,7 @@ def _add_train_farm(sub) -> None:
     farm = _subcommand(sub, "train-farm", "train the farm classifier (96x96 world crops) that explanations are judged on", """
         saviour train-farm --out farm.pt
         saviour train-farm --out farm.pt --worlds 50 --epochs 4
+        saviour train-farm --out farm.pt --removal 0     # no removed-pixel training
         """, _handler("explain_commands", "train_farm"))
     farm.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     farm.add_argument("--worlds", type=int, default=100, help="farm worlds to cut crops from, at most 100 (default: 100)")
