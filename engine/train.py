@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.detect import bgr_to_tensor
-from engine.explain.rise import neutral_image
+from engine.explain.rise import neutral_input
 
 
 def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: int = 12,
@@ -30,6 +30,7 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
                  else torch.optim.Adam(model.parameters(), lr=lr))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
     history = []
+    neutral = neutral_input(model)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=generator).to(device)
@@ -38,7 +39,7 @@ def fit(model: nn.Module, patches_bgr: np.ndarray, labels: np.ndarray, epochs: i
             idx = order[start:start + batch_size]
             batch = _augment(x[idx], generator)
             if removal:
-                batch = _remove_pixels(batch, removal, neutral_image(model, batch), generator)
+                batch = _remove_pixels(batch, removal, neutral, generator)
             loss = F.cross_entropy(model(batch), y[idx], weight=weight)
             optimiser.zero_grad()
             loss.backward()
@@ -69,7 +70,8 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (batch * (gain * balance).to(batch.device)).clamp_(0, 1)
 
 
-def _remove_pixels(batch: torch.Tensor, most: float, neutral: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _remove_pixels(batch: torch.Tensor, most: float, neutral: float | torch.Tensor,
+                   generator: torch.Generator) -> torch.Tensor:
     """Set a random share (0 to `most`; about that for blobs) of each image's pixels to the neutral input,
     half of the images in scattered single pixels, half in blobs.
 

@@ -46,7 +46,7 @@ def test_weight_decay_shrinks_the_weights():
 
 def test_pixel_removal_greys_out_about_the_given_share_scattered_and_in_blobs():
     batch = torch.rand(200, 3, 96, 96, generator=torch.Generator().manual_seed(1)) * 0.4   # never 0.5 itself
-    out = _remove_pixels(batch, 0.5, torch.tensor(0.5), torch.Generator().manual_seed(0))
+    out = _remove_pixels(batch, 0.5, 0.5, torch.Generator().manual_seed(0))
     removed = (out == 0.5).all(dim=1)
     assert torch.equal(out[~removed[:, None].expand_as(out)], batch[~removed[:, None].expand_as(out)])
     share = removed.float().mean((1, 2))
