@@ -332,10 +332,14 @@ def test_the_windows_close_button_quits_and_qt_prints_no_font_warnings(display, 
 @needs_x
 def test_screen_source_captures_a_region_of_the_display(display, tmp_path, capsys):
     record = tmp_path / "screen.mp4"
+    start = time.monotonic()
     code = subprocess.run([sys.executable, "-m", "realtime", "live", "--source", "screen:0,0,320,180", "--no-window",
                            "--max-frames", "20", "--record", str(record), "--device", "cpu"],
                           env=display, capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - start
     assert code.returncode == 0, code.stderr
     assert record.exists() and "20 frames" in code.stdout
-    dropped = int(re.search(r"(\d+) dropped", code.stdout).group(1))
-    assert dropped < 20   # grabbed at the screen reader's 30 FPS, not as fast as the display answers
+    grabbed = 20 + int(re.search(r"(\d+) dropped", code.stdout).group(1))
+    # at the screen reader's 30 FPS, not as fast as the display answers (a thousand grabs for twenty
+    # frames); how many of them the pipeline drops depends on how fast this machine runs it
+    assert grabbed <= 30 * seconds * 1.2
