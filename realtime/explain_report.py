@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from engine.detect import bgr_to_tensor
 from engine.files import atomic_path, write_atomically
 from engine.explain import explain
+from engine.explain.rise import DEFAULT_BATCH
 from engine.metrics import compare_maps, deletion_auc, insertion_auc, pointing_hit
 
 RANDOM, RANDOM_SMOOTH = "random", "random-smooth"
@@ -67,7 +68,7 @@ def explain_samples(model, samples: list[Sample], methods: list[str], settings: 
                                             mode="bilinear", align_corners=False)[0, 0]
         pixels = x.shape[-2] * x.shape[-1]
         step = None if curve_steps is None else -(-pixels // curve_steps)
-        curve = {"step": step, "batch_size": settings.get("batch_size", 128)}
+        curve = {"step": step, "batch_size": settings.get("batch_size", DEFAULT_BATCH)}
         for method, saliency in maps.items():
             _score(report, model, x, sample, method, saliency, maps.get("rise"), curve)
         if len(report.shown) < FIGURE_ROWS:
