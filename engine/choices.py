@@ -4,3 +4,4 @@ the command line lists them in `--help` and checks arguments without loading tor
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion")
 ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
+MAP_LOSSES = ("ssim", "mse")       # how the attack measures the map's distance to its target

@@ -1,6 +1,7 @@
 """Comparing explanation maps and scoring them against the model and the ground truth.
 
-- SSIM, MSE and PSNR between two maps, each first scaled to [0, 1] (scikit-image).
+- SSIM, MSE and PSNR between two maps, each first scaled to [0, 1] (scikit-image); `ssim_torch`, the
+  same SSIM differentiable in torch, for attacks that optimise it.
 - Deletion and insertion AUC (Petsiuk et al. 2018): pixels removed from the image, or inserted
   into a blurred copy, in decreasing saliency; the area under the class-probability curve. A removed
   pixel takes the model's neutral input, as RISE's masked pixels do (see engine.explain.rise).
@@ -34,6 +35,25 @@ def compare_maps(a, b) -> dict:
     mse = float(mean_squared_error(a, b))
     return {"ssim": float(structural_similarity(a, b, data_range=1.0)), "mse": mse,
             "psnr": float(peak_signal_noise_ratio(a, b, data_range=1.0)) if mse > 0 else float("inf")}
+
+
+def ssim_torch(a: torch.Tensor, b: torch.Tensor, window: int = 7, data_range: float = 1.0) -> torch.Tensor:
+    """Mean SSIM of two H x W maps as scikit-image's `structural_similarity` computes it by default
+    (uniform window, sample covariance, borders left out), but differentiable. No rescaling is done."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    dtype = a.dtype
+    a, b = a[None, None].double(), b[None, None].double()   # the variances are small differences of squares
+
+    def local_mean(t):
+        return F.avg_pool2d(t, window, stride=1)
+
+    mean_a, mean_b = local_mean(a), local_mean(b)
+    unbiased = window ** 2 / (window ** 2 - 1)
+    var_a = (local_mean(a * a) - mean_a ** 2) * unbiased
+    var_b = (local_mean(b * b) - mean_b ** 2) * unbiased
+    cov = (local_mean(a * b) - mean_a * mean_b) * unbiased
+    local = ((2 * mean_a * mean_b + c1) * (2 * cov + c2)) / ((mean_a ** 2 + mean_b ** 2 + c1) * (var_a + var_b + c2))
+    return local.mean().to(dtype)
 
 
 def pointing_hit(saliency, box, tolerance: float = POINTING_TOLERANCE) -> bool:

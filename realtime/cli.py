@@ -11,7 +11,7 @@ from importlib import metadata
 
 from blocks.choices import DEFAULT_LIBRARY, PURPOSES
 from blocks.choices import METHODS as BLOCK_METHODS
-from engine.choices import ATTACKABLE, DEVICE_CHOICES, EXPLANATION_METHODS
+from engine.choices import ATTACKABLE, DEVICE_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from engine.errors import SaviourError
 from engine.files import final_name
 from realtime import config
@@ -217,6 +217,7 @@ def _add_attack_explanation(sub) -> None:
                          "move a classifier's explanation without changing its prediction (Dombrowski et al.)", """
         saviour attack-explanation                          # 20 farm-world crops, saliency, heat moved off the animal
         saviour attack-explanation --method rise --n 256 --steps 60 --crops 5
+        saviour attack-explanation --map-loss mse           # the paper's squared distance instead of SSIM
         saviour attack-explanation --image cow.png --target-map centre --eps 8/255
         saviour attack-explanation --weights torchvision:resnet18 --image dog.jpg --target-map centre
         """, _handler("explain_commands", "attack_explanation"))
@@ -229,6 +230,9 @@ def _add_attack_explanation(sub) -> None:
     attack.add_argument("--steps", type=_at_least(1), default=200, help="Adam steps (default: 200)")
     attack.add_argument("--lr", type=_positive, default=0.002, help="Adam learning rate (default: 0.002)")
     attack.add_argument("--gamma", type=_not_negative, default=10.0, help="weight of keeping the output (default: 10)")
+    attack.add_argument("--map-loss", default="ssim", choices=MAP_LOSSES,
+                        help="distance of the map to its target: 1 - SSIM of maps scaled to [0, 1], what the report "
+                             "measures (default), or mse, the paper's squared distance of maps scaled to mean 1")
     attack.add_argument("--n", type=int, default=256, help="RISE: fixed masks (default: 256)")
     attack.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     attack.add_argument("--batch-size", type=_at_least(1), default=None,

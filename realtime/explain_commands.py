@@ -167,7 +167,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
         masks = generate_masks(args.n, args.s, 0.5, size, generator=torch.Generator().manual_seed(args.seed),
                                device=device)
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
-                               masks=masks, batch_size=args.batch_size)
+                               masks=masks, batch_size=args.batch_size, map_loss=args.map_loss)
     target = class_index(model, args.target)
     samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]
@@ -175,7 +175,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
         rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)
     context = {"weights": args.weights, "method": args.method, "eps": f"{args.eps * 255:.1f}/255",
-               "steps": args.steps, "target map": args.target_map or "away from the object (crops) / centre",
+               "steps": args.steps, "map loss": args.map_loss, "target map": args.target_map or "away from the object (crops) / centre",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
     result = write_attack_report(rows, shown, Path(args.out), context)
     print(markdown_summary(result))

@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from engine.errors import SaviourError
-from engine.explain import generate_masks
+from engine.explain import explain, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, softplus_copy
+from engine.metrics import compare_maps
 
 SIZE = (16, 16)
 
@@ -17,14 +18,17 @@ def small_classifier() -> nn.Module:
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3)).eval()
 
 
-def attack(method: str, steps: int) -> ExplanationAttack:
+def attack(method: str, steps: int, map_loss: str = "ssim") -> ExplanationAttack:
     masks = generate_masks(32, 4, 0.5, SIZE, generator=torch.Generator().manual_seed(0)) if method == "rise" else None
-    return ExplanationAttack(method=method, eps=8 / 255, steps=steps, lr=0.01, masks=masks)
+    return ExplanationAttack(method=method, eps=8 / 255, steps=steps, lr=0.01, masks=masks, map_loss=map_loss)
 
 
 def map_distance(settings: ExplanationAttack, model, image, goal) -> float:
     label = int(model(image[None]).argmax())
-    return settings._true_map_loss(model, image[None], label, goal / goal.mean())
+    return settings._true_map_loss(model, image[None], label, settings._scaled(goal))
+
+
+EVERY_ATTACK = [(method, loss) for method in ("saliency", "rise") for loss in ("ssim", "mse")]
 
 
 @pytest.fixture
@@ -32,9 +36,9 @@ def image():
     return torch.rand(3, *SIZE, generator=torch.Generator().manual_seed(1))
 
 
-@pytest.mark.parametrize("method", ["saliency", "rise"])
-def test_the_map_moves_toward_the_target_within_budget_and_class(method, image):
-    model, settings = small_classifier(), attack(method, steps=20)
+@pytest.mark.parametrize("method, map_loss", EVERY_ATTACK)
+def test_the_map_moves_toward_the_target_within_budget_and_class(method, map_loss, image):
+    model, settings = small_classifier(), attack(method, steps=20, map_loss=map_loss)
     goal = away_target(SIZE, (0, 0, 6, 6))
     adversarial = settings(model, image, goal)
     assert (adversarial - image).abs().max() <= settings.eps + 1e-6
@@ -43,13 +47,27 @@ def test_the_map_moves_toward_the_target_within_budget_and_class(method, image):
     assert map_distance(settings, model, adversarial, goal) < map_distance(settings, model, image, goal)
 
 
-@pytest.mark.parametrize("method", ["saliency", "rise"])
-def test_one_step_returns_the_stepped_image_when_it_is_better(method, image):
-    model, settings = small_classifier(), attack(method, steps=1)
+@pytest.mark.parametrize("method, map_loss", EVERY_ATTACK)
+def test_one_step_returns_the_stepped_image_when_it_is_better(method, map_loss, image):
+    model, settings = small_classifier(), attack(method, steps=1, map_loss=map_loss)
     goal = away_target(SIZE, (0, 0, 6, 6))
     adversarial = settings(model, image, goal)
     assert not torch.equal(adversarial, image)
     assert map_distance(settings, model, adversarial, goal) < map_distance(settings, model, image, goal)
+
+
+def test_the_ssim_distance_is_the_reports_ssim_of_the_scaled_maps(image):
+    model, settings = small_classifier(), attack("saliency", steps=1)
+    goal = away_target(SIZE, (0, 0, 6, 6))
+    label = int(model(image[None]).argmax())
+    saliency = explain(model, image, "saliency", target=label)
+    expected = 1 - compare_maps(saliency, goal)["ssim"]
+    assert map_distance(settings, model, image, goal) == pytest.approx(expected, abs=1e-5)
+
+
+def test_an_unknown_map_loss_is_refused():
+    with pytest.raises(SaviourError, match="unknown map loss 'l1'.*ssim, mse"):
+        ExplanationAttack(map_loss="l1")
 
 
 def test_softplus_copy_shares_weights_and_leaves_the_model_alone():

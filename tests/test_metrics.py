@@ -3,9 +3,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from skimage.metrics import structural_similarity
 from torch import nn
 
-from engine.metrics import blur, compare_maps, deletion_auc, insertion_auc, pointing_hit
+from engine.metrics import blur, compare_maps, deletion_auc, insertion_auc, pointing_hit, ssim_torch
 
 
 def test_identical_maps_compare_perfectly_whatever_their_scale():
@@ -22,6 +23,17 @@ def test_different_maps_score_lower():
     result = compare_maps(a, b)
     assert result["ssim"] < 0.2 and result["mse"] > 0.05
     assert result["psnr"] == pytest.approx(10 * math.log10(1 / result["mse"]))
+
+
+def test_torch_ssim_is_scikit_images_and_has_a_gradient():
+    rng = np.random.default_rng(0)
+    for a, b in [(rng.random((32, 40)), rng.random((32, 40))), (rng.random((24, 24)) ** 3, np.eye(24))]:
+        a, b = torch.tensor(a, dtype=torch.float32, requires_grad=True), torch.tensor(b, dtype=torch.float32)
+        value = ssim_torch(a, b)
+        expected = structural_similarity(a.detach().double().numpy(), b.double().numpy(), data_range=1.0)
+        assert value.item() == pytest.approx(expected, abs=1e-6)
+        value.backward()
+        assert a.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("peak, hit", [((20, 20), True), ((20, 44), True), ((20, 46), False), ((56, 56), False)])

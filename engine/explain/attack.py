@@ -1,10 +1,14 @@
 """Attacking explanations (Dombrowski et al. 2019): change the map, keep the prediction.
 
-Minimise ‖h(x_adv) − h_target‖² + γ‖g(x_adv) − g(x)‖² over x_adv with Adam, projecting onto the L∞
-ball of radius eps (and [0, 1]) after every step. h is the explanation, normalised to mean 1; g the
-softmax output. Gradient explanations of a ReLU network have no useful second derivative, so they
-are taken on a copy whose ReLUs are softplus_β, with β growing during the attack; RISE uses fixed
-masks and is differentiable as it is.
+Minimise d(h(x_adv), h_target) + γ‖g(x_adv) − g(x)‖² over x_adv with Adam, projecting onto the L∞
+ball of radius eps (and [0, 1]) after every step; g is the softmax output. The paper's map distance d
+is ‖·‖² between maps normalised to mean 1 (`map_loss="mse"`). The default is 1 − SSIM between maps
+scaled to [0, 1], the measure the report gives: a squared distance to a smooth target blob rewards
+spreading heat thinly, SSIM rewards leaving every pixel away from the target cold.
+
+Gradient explanations of a ReLU network have no useful second derivative, so they are taken on a copy
+whose ReLUs are softplus_β, with β growing during the attack; RISE uses fixed masks and is
+differentiable as it is.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.choices import ATTACKABLE
+from engine.choices import ATTACKABLE, MAP_LOSSES
 from engine.errors import SaviourError
 from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
+from engine.metrics import ssim_torch
 
 
 @dataclass
 class ExplanationAttack:
-    """Settings: budget eps (L∞, [0, 1] scale), Adam steps and rate, γ (output term weight), softplus β range."""
+    """Settings: budget eps (L∞, [0, 1] scale), Adam steps and rate, γ (output term weight), softplus β range,
+    the map distance ("ssim" or the paper's "mse")."""
 
     method: str = "saliency"
     eps: float = 8 / 255
@@ -36,6 +42,7 @@ class ExplanationAttack:
     masks: torch.Tensor | None = None     # RISE: the fixed masks
     p1: float = 0.5
     batch_size: int | None = None         # RISE: masked images per pass (None: all); fewer bound memory
+    map_loss: str = "ssim"
 
     def __post_init__(self):
         if self.method not in ATTACKABLE:
@@ -43,11 +50,13 @@ class ExplanationAttack:
         if not 0 < self.eps <= 1:
             raise SaviourError(f"attack budget eps must be in (0, 1], the [0, 1] pixel scale (8/255 for 8 levels), "
                                f"got {self.eps}")
+        if self.map_loss not in MAP_LOSSES:
+            raise SaviourError(f"unknown map loss {self.map_loss!r} (known: {', '.join(MAP_LOSSES)})")
         if self.method == "rise" and self.masks is None:
             raise SaviourError("a RISE attack needs fixed masks (masks=generate_masks(...))")
 
     def explanation(self, model: nn.Module, x: torch.Tensor, target: int, beta: float | None = None) -> torch.Tensor:
-        """The map being attacked, differentiable in x (1 x C x H x W), normalised to mean 1."""
+        """The map being attacked, differentiable in x (1 x C x H x W), scaled as `map_loss` compares maps."""
         if self.method == "rise":
             saliency = rise(model, x[0], masks=self.masks, p1=self.p1, target=ClassProbability(target),
                             batch_size=self.batch_size or len(self.masks))
@@ -56,12 +65,24 @@ class ExplanationAttack:
             score = smooth(x)[:, target].sum()
             gradient, = torch.autograd.grad(score, x, create_graph=True)
             saliency = gradient.abs().amax(1)[0]
+        return self._scaled(saliency)
+
+    def _scaled(self, saliency: torch.Tensor) -> torch.Tensor:
+        if self.map_loss == "ssim":
+            low = saliency.min()
+            return (saliency - low) / (saliency.max() - low).clamp_min(1e-12)
         return saliency / saliency.mean().clamp_min(1e-12)
+
+    def map_distance(self, saliency: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """How far a scaled map is from the scaled target: 1 − SSIM, or the mean squared difference."""
+        if self.map_loss == "ssim":
+            return 1 - ssim_torch(saliency, goal)
+        return ((saliency - goal) ** 2).mean()
 
     def __call__(self, model: nn.Module, x: torch.Tensor, target_map: torch.Tensor, progress=None) -> torch.Tensor:
         """Adversarial version of `x` (C x H x W in [0, 1]) whose map moves toward `target_map` (H x W)."""
         x = x.detach().unsqueeze(0)
-        goal = (target_map / target_map.mean()).to(x)
+        goal = self._scaled(target_map.to(x))
         with torch.no_grad():
             clean = model(x).softmax(1)
         label = int(clean.argmax())
@@ -71,7 +92,7 @@ class ExplanationAttack:
         for step in range(self.steps):
             beta = self.beta[0] * (self.beta[1] / self.beta[0]) ** (step / max(1, self.steps - 1))
             x_adv = (x + delta).requires_grad_(True)
-            map_loss = ((self.explanation(model, x_adv, label, beta) - goal) ** 2).mean()
+            map_loss = self.map_distance(self.explanation(model, x_adv, label, beta), goal)
             output = model(x_adv).softmax(1)
             loss = map_loss + self.gamma * ((output - clean) ** 2).sum()
             true_loss = self._true_map_loss(model, x_adv, label, goal) if self.method != "rise" else map_loss.item()
@@ -93,7 +114,7 @@ class ExplanationAttack:
         """The map loss on the real network (ReLU, no softplus): what the report will measure."""
         with torch.set_grad_enabled(self.method != "rise"):
             real = self.explanation(model, x_adv.detach().requires_grad_(self.method != "rise"), label).detach()
-        return ((real - goal) ** 2).mean().item()
+        return self.map_distance(real, goal).item()
 
 
 def _backward(loss: torch.Tensor, method: str) -> None:
