@@ -3,6 +3,8 @@ pipeline with and without the live heatmap, and RISE against the notebook's way.
 
 from __future__ import annotations
 
+import os
+import platform
 import tempfile
 import time
 
@@ -40,6 +42,24 @@ def _timed(fn, repeat: int, device: torch.device) -> float:
     sync(device)
     return (time.perf_counter() - start) / repeat
 
+
+
+def machine(device: torch.device) -> str:
+    """What the rows are measured on: the same code runs several times faster on another CPU, so rows
+    of runs on different machines do not compare."""
+    parts = [f"{_cpu_name()}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}",
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads"]
+    if device.type == "cuda":
+        parts.append(torch.cuda.get_device_name(device))
+    return "; ".join(parts)
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
 
 
 def world_fps(frames: int) -> float:
@@ -173,6 +193,7 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int =
             tqdm.write(f"{name:<{ROW_WIDTH}}  {value:>12.{DECIMALS.get(unit, 1)}f}  {unit}")
         rows.extend(measured)
 
+    tqdm.write(f"machine: {machine(device)}")
     tqdm.write(f"{'benchmark':<{ROW_WIDTH}}  {'value':>12}  unit")
     report(("world render 640x360", world_fps(frames), "frames/s"), ("paste one block (60 px)", paste_ms(), "ms"))
     world = FarmWorld(seed=BENCH_SEED)

@@ -299,6 +299,7 @@ def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypa
 def test_bench_prints_every_row(capsys):
     assert main(["bench", "--frames", "3", "--rise-n", "8", "--soak", "3", "--device", "cpu"]) == 0
     table = capsys.readouterr().out
+    assert table.startswith("machine: ") and "cores" in table.splitlines()[0]
     for row in ["world render", "paste one block", "detector 640x360, batch 1", "dense scoring",
                 "per-window loop", "dense / per-window", "defended pipeline", "live RISE heatmap",
                 "RISE masks, ours / notebook", "RISE full map, notebook / ours", "saviour live --no-window",
