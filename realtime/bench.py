@@ -43,7 +43,6 @@ def _timed(fn, repeat: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / repeat
 
 
-
 def machine(device: torch.device) -> str:
     """What the rows are measured on: the same code runs several times faster on another CPU, so rows
     of runs on different machines do not compare."""

@@ -175,7 +175,8 @@ def attack_explanation(args: argparse.Namespace) -> None:
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:
         rows, shown = attack_samples(model, samples, targets, attack, device, progress=bar)
     context = {"weights": args.weights, "method": args.method, "eps": f"{args.eps * 255:.1f}/255",
-               "steps": args.steps, "map loss": args.map_loss, "target map": args.target_map or "away from the object (crops) / centre",
+               "steps": args.steps, "map loss": args.map_loss,
+               "target map": args.target_map or "away from the object (crops) / centre",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
     result = write_attack_report(rows, shown, Path(args.out), context)
     print(markdown_summary(result))
