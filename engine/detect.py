@@ -29,10 +29,24 @@ ANIMAL_FILL = (0.55, 0.9)
 LEVEL_RATIO = 0.5
 BOX_FRACTION = 0.6   # a window's detection box: its central part, about where the animal sits
 GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
+REFERENCE_HEIGHT = 360   # the farm world's frame height, which the hunter is trained and tested at
+MIN_ANIMAL = 20          # the smallest animal sought in frames up to REFERENCE_HEIGHT, px
 
 
-def default_scales(height: int, min_size: float = 20, max_fraction: float = 0.5) -> tuple[float, ...]:
-    """Pyramid scales that show animals from `min_size` px up to `max_fraction` of the frame height."""
+def auto_min_size(height: int) -> float:
+    """The default smallest animal for a frame `height` px tall: MIN_ANIMAL px up to REFERENCE_HEIGHT,
+    the same share of the frame above it (40 px at 720p, 60 at 1080p).
+
+    A larger frame of the same scene shows every animal larger, so it is scanned as its 360p version
+    would be, at the same cost; seeking 20-px animals in 1080p would scan nine times the pixels.
+    """
+    return MIN_ANIMAL * max(1.0, height / REFERENCE_HEIGHT)
+
+
+def default_scales(height: int, min_size: float | None = None, max_fraction: float = 0.5) -> tuple[float, ...]:
+    """Pyramid scales that show animals from `min_size` px (default: `auto_min_size`) up to
+    `max_fraction` of the frame height."""
+    min_size = auto_min_size(height) if min_size is None else min_size
     if min_size <= 0 or not 0 < max_fraction <= 1:
         raise SaviourError(f"min_size must be > 0 and max_fraction in (0, 1], got {min_size}, {max_fraction}")
     scales = [WINDOW * ANIMAL_FILL[0] / min_size]
@@ -83,7 +97,8 @@ class HunterDetector:
         scales: pyramid scales; None picks them from the frame height (see `default_scales`).
         stride: window stride in pyramid pixels; 9 is one pass per level, 3 or 1 shift the input.
         threshold: keep windows whose class probability exceeds this, in (0, 1).
-        min_size: smallest animal height in frame pixels that the default scales aim to find.
+        min_size: smallest animal height in frame pixels that the default scales aim to find; None
+            follows the frame's height (see `auto_min_size`).
 
     Example:
         >>> detector = HunterDetector(load_classifier("hunter"))
@@ -92,12 +107,12 @@ class HunterDetector:
     """
 
     def __init__(self, classifier, scales=None, stride: int = NATIVE_STRIDE, threshold: float = 0.99,
-                 min_size: float = 20):
+                 min_size: float | None = None):
         if stride not in (1, 3, 9):
             raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
         if not 0 < threshold < 1:
             raise SaviourError(f"threshold must be in (0, 1), got {threshold}")
-        if not min_size > 0:
+        if min_size is not None and not min_size > 0:
             raise SaviourError(f"min_size must be a positive number of pixels, got {min_size}")
         if scales is not None and (len(scales) == 0 or any(not s > 0 for s in scales)):
             raise SaviourError(f"scales must be positive numbers, got {list(scales)}")
@@ -107,8 +122,12 @@ class HunterDetector:
         self.device = next(classifier.parameters()).device
         self._background = self.labels.index("terrain") if "terrain" in self.labels else None
 
+    def min_size_for(self, height: int) -> float:
+        """The smallest animal this detector seeks in frames `height` px tall."""
+        return auto_min_size(height) if self.min_size is None else self.min_size
+
     def scales_for(self, height: int) -> tuple[float, ...]:
-        return self.scales or default_scales(height, self.min_size)
+        return self.scales or default_scales(height, self.min_size_for(height))
 
     @property
     def offsets(self) -> list[tuple[int, int]]:

@@ -83,12 +83,31 @@ def _add_weights(parser: argparse.ArgumentParser) -> None:
                         help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
 
 
-MIN_SIZE_HELP = ("smallest animal to find, in frame pixels (default: 20); larger is much faster on large frames: "
-                 "at 1080p, 60 scans the pyramid that 20 scans at 360p")
+MIN_SIZE_HELP = ("smallest animal to find, in frame pixels, or auto: 20 up to 360p, then in proportion to the "
+                 "frame height (40 at 720p, 60 at 1080p), which scans any frame as its 360p version "
+                 "(default: auto); 20 on a 1080p frame scans nine times the pixels")
+
+
+def _min_size(text: str) -> float | None:
+    """'auto' (None: the detector follows the frame height) or a positive number of pixels."""
+    if text == "auto":
+        return None
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto or a positive number of pixels, got {text!r}") from None
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    """WIDTHxHEIGHT in pixels, each at least 32 (the farm world's smallest)."""
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and min(int(width), int(height)) >= 32):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 32x32 pixels, e.g. 1280x720, got {text!r}")
+    return int(width), int(height)
 
 
 def _add_min_size(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--min-size", type=_positive, default=20, help=MIN_SIZE_HELP)
+    parser.add_argument("--min-size", type=_min_size, default=None, metavar="PX|auto", help=MIN_SIZE_HELP)
 
 
 def _add_detector(parser: argparse.ArgumentParser) -> None:
@@ -246,8 +265,12 @@ def _add_evaluate(sub) -> None:
     evaluate = _subcommand(sub, "evaluate", "measure patch accuracy and detector recall/precision on unseen worlds", """
         saviour evaluate
         saviour evaluate --weights my_hunter.pt --seed 1001 --frames 300
+        saviour evaluate --size 1280x720 --min-size 20
         """, _handler("commands", "evaluate"))
     evaluate.add_argument("--seed", type=int, default=1001, help="world seed for detection (default: 1001)")
+    evaluate.add_argument("--size", type=_frame_size, default=(640, 360), metavar="WxH",
+                          help="frame size of the detection worlds (default: 640x360); animals are counted from "
+                               "the detector's smallest size up")
     evaluate.add_argument("--frames", type=_at_least(1), default=300, help="frames to evaluate (default: 300)")
     _add_detector(evaluate)
 

@@ -113,11 +113,15 @@ def evaluate(args: argparse.Namespace) -> None:
     result = accuracy(detector.classifier, patches, labels)
     print(f"patch accuracy on world seeds {ACCURACY_SEEDS.start}-{ACCURACY_SEEDS.stop - 1}: "
           f"{_accuracy_line(result, detector.labels)}")
-    print(f"\ndetection on world seed {args.seed}, {args.frames} frames, animals >= 20 px tall and half visible")
+    width, height = args.size
+    smallest = detector.min_size_for(height)
+    print(f"\ndetection on world seed {args.seed}, {args.frames} frames of {width}x{height}, "
+          f"animals >= {smallest:g} px tall and half visible")
     print(f"{'condition':<18}{'species':<9}{'recall':>8}{'precision':>11}{'animals':>9}{'detections':>12}")
     for name, options in CONDITIONS.items():
         with tqdm(total=args.frames, desc=name, unit="frame", leave=False) as bar:
-            result = evaluate_detector(detector, args.seed, args.frames, progress=bar, **options)
+            result = evaluate_detector(detector, args.seed, args.frames, min_height=smallest, progress=bar,
+                                       size=args.size, **options)
         for species, t in result.tallies.items():
             print(f"{name:<18}{species:<9}{_rate(t.recall):>8}{_rate(t.precision):>11}{t.to_find:>9}{t.detected:>12}")
 

@@ -56,9 +56,12 @@ def put_label(frame: np.ndarray, text: str, origin: tuple[int, int], colour, sca
     cv2.putText(frame, text, (x, y), FONT, scale, colour, 1, cv2.LINE_AA)
 
 
-def hunter_view(frame: np.ndarray, detections: Detections, point) -> np.ndarray:
-    """A copy of `frame` with the detections and the hunter's aim drawn on it."""
-    out = frame.copy()
+def hunter_view(frame: np.ndarray, detections: Detections, point, out: np.ndarray | None = None) -> np.ndarray:
+    """`frame` with the detections and the hunter's aim drawn on it: a copy, or in `out` (same shape)."""
+    if out is None:
+        out = frame.copy()
+    else:
+        out[...] = frame
     draw_detections(out, detections)
     draw_aim(out, point)
     return out
@@ -72,10 +75,11 @@ def blend_heatmap(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> n
     return cv2.addWeighted(frame, 1 - alpha, colours, alpha, 0)
 
 
-def before_panel(result, heat: np.ndarray | None = None) -> np.ndarray:
-    """The hunter's view of a FrameResult's clean frame, titled BEFORE; `heat` is the clean frame's own map."""
+def before_panel(result, heat: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """The hunter's view of a FrameResult's clean frame, titled BEFORE; `heat` is the clean frame's own
+    map. Drawn in `out` when given."""
     clean = result.frame if heat is None else blend_heatmap(result.frame, heat)
-    panel = hunter_view(clean, result.before, target_point(result.before))
+    panel = hunter_view(clean, result.before, target_point(result.before), out)
     put_label(panel, "BEFORE", (8, 20), WHITE, scale=0.55)
     return panel
 
@@ -86,9 +90,10 @@ def defended_frame(result) -> np.ndarray:
     return result.defended if result.heatmap is None else blend_heatmap(result.defended, result.heatmap)
 
 
-def after_panel(result, mode: str) -> np.ndarray:
-    """The hunter's view of a FrameResult's defended frame, with its heatmap if any, titled with the mode."""
-    panel = hunter_view(defended_frame(result), result.after, target_point(result.after))
+def after_panel(result, mode: str, out: np.ndarray | None = None) -> np.ndarray:
+    """The hunter's view of a FrameResult's defended frame, with its heatmap if any, titled with the
+    mode. Drawn in `out` when given."""
+    panel = hunter_view(defended_frame(result), result.after, target_point(result.after), out)
     put_label(panel, f"AFTER: {mode}", (8, 20), WHITE, scale=0.55)
     return panel
 
@@ -96,10 +101,13 @@ def after_panel(result, mode: str) -> np.ndarray:
 def side_by_side(result, mode: str, fps: float | None = None, before_heat: np.ndarray | None = None) -> np.ndarray:
     """BEFORE (left) and AFTER (right) panels. The defended frame's heatmap goes on the right only: on
     the clean frame it would show the defence's heat over undefended chickens."""
-    after = after_panel(result, mode)
+    h, w = result.frame.shape[:2]
+    both = np.empty((h, 2 * w, 3), np.uint8)   # each panel drawn in its half: no copy to join them
+    before_panel(result, before_heat, both[:, :w])
+    after = after_panel(result, mode, both[:, w:])
     if fps is not None:
         put_label(after, f"{fps:5.1f} FPS", (after.shape[1] - 90, 20), WHITE, scale=0.5)
-    return np.concatenate([before_panel(result, before_heat), after], axis=1)
+    return both
 
 
 def output_view(result, mode: str, view: str = "side-by-side") -> np.ndarray:

@@ -256,6 +256,7 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
     (["attack-explanation", "--steps", "0"], "--steps: expected an integer of at least 1, got 0"),
     (["attack-explanation", "--lr", "-1"], "--lr: expected a positive number, got -1.0"),
     (["attack-explanation", "--gamma", "-1"], "--gamma: expected a number of at least 0, got -1.0"),
+    (["evaluate", "--size", "1280"], "--size: expected WIDTHxHEIGHT of at least 32x32 pixels, e.g. 1280x720, got '1280'"),
 ])
 def test_counts_and_rates_out_of_range_stop_before_any_work(tmp_path, capsys, argv, message):
     out = tmp_path / "out.pt"

@@ -83,7 +83,7 @@ def test_out_of_range_flags_exit_2_with_the_range(capsys):
     assert exit_.value.code == 2 and "expected an integer of at least 0, got -1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["batch", "x.mp4", "--min-size", "0"])
-    assert exit_.value.code == 2 and "expected a positive number, got 0.0" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "expected auto or a positive number of pixels, got '0'" in capsys.readouterr().err
 
 
 def test_bad_set_and_missing_config(tmp_path, capsys):
@@ -91,3 +91,15 @@ def test_bad_set_and_missing_config(tmp_path, capsys):
     assert "expected key=value" in capsys.readouterr().err
     assert main(["batch", "x.mp4", "--config", str(tmp_path / "none.yaml")]) == 2
     assert "no such config file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, expected", [("min_size: auto\n", None), ("min_size: 40\n", 40.0),
+                                            ("min_size: small\n", "min_size: expected auto or a positive number")])
+def test_min_size_is_auto_or_pixels(tmp_path, text, expected):
+    file = tmp_path / "batch.yaml"
+    file.write_text(text)
+    if isinstance(expected, str):
+        with pytest.raises(config.SaviourError, match=expected):
+            config.checked(subcommand("batch"), config.load_config(file), str(file))
+    else:
+        assert config.checked(subcommand("batch"), config.load_config(file), str(file)) == {"min_size": expected}

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.detect import HunterDetector, aim, default_scales, target_point
+from engine.detect import HunterDetector, aim, auto_min_size, default_scales, target_point
 from engine.detections import Detections
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
@@ -43,6 +43,17 @@ def test_a_min_size_in_proportion_to_the_frame_gives_the_same_pyramid():
     # what --min-size 60 buys a 1080p camera: the levels, and so the network's work, of 360p with 20
     small, large = default_scales(360, 20), default_scales(1080, 60)
     assert len(large) == len(small) and [1080 * s for s in large] == pytest.approx([360 * s for s in small])
+
+
+def test_the_automatic_min_size_is_20_px_up_to_360p_then_follows_the_frame():
+    assert [auto_min_size(h) for h in (120, 360, 720, 1080)] == [20, 20, 40, 60]
+    assert default_scales(360) == default_scales(360, 20) and default_scales(200) == default_scales(200, 20)
+    assert default_scales(1080) == default_scales(1080, 60)
+
+
+def test_a_detector_seeks_what_its_min_size_says(random_hunter):
+    assert HunterDetector(random_hunter).scales_for(720) == default_scales(720, 40)
+    assert HunterDetector(random_hunter, min_size=20).scales_for(720) == default_scales(720, 20)
 
 
 def detections(boxes, names):
