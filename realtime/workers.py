@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
+import cv2
 import torch
 
 from engine.errors import SaviourError
@@ -61,10 +62,13 @@ class InOrder:
 
 @contextmanager
 def threads_per_worker(workers: int):
-    """Share the CPU's intra-op threads among the workers for the duration (restored after)."""
-    before = torch.get_num_threads()
+    """Share the CPU's intra-op threads, torch's and OpenCV's, among the workers for the duration
+    (restored after): each library's own pool would otherwise start a thread per core for each worker."""
+    before, before_cv = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(max(1, before // workers))
+    cv2.setNumThreads(max(1, before_cv // workers))
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        cv2.setNumThreads(before_cv)

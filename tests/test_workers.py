@@ -1,6 +1,7 @@
 import threading
 import time
 
+import cv2
 import pytest
 import torch
 
@@ -39,7 +40,7 @@ def test_one_worker_runs_on_the_callers_thread_and_errors_surface_in_order():
 def test_bad_worker_count_and_thread_sharing():
     with pytest.raises(SaviourError, match="workers"):
         InOrder(print, workers=0)
-    before = torch.get_num_threads()
-    with threads_per_worker(before * 2):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+    before, before_cv = torch.get_num_threads(), cv2.getNumThreads()
+    with threads_per_worker(max(before, before_cv) * 2):
+        assert torch.get_num_threads() == 1 and cv2.getNumThreads() == 1
+    assert torch.get_num_threads() == before and cv2.getNumThreads() == before_cv
