@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 
-from engine.detect import bgr_to_tensor
+from engine.detect import REFERENCE_HEIGHT, bgr_to_tensor
 from engine.explain import ColourRange, DenseClassEvidence, StreamingRise
 
 HEAT_SCALE = 0.34     # the detector's middle pyramid level: chickens near the camera fill a window there
@@ -17,7 +17,8 @@ class HunterHeatmap:
 
     Args:
         classifier: the hunter (anything with `dense_logits` and a "chicken" label).
-        scale: working resolution as a fraction of the frame.
+        scale: working resolution as a fraction of a frame up to 360 px high; a higher frame is worked
+            at the size of its 360p version, as the detector scans it (see `auto_min_size`).
         per_frame, n, s: StreamingRise settings (masks per frame, bank size, grid).
         seed: the mask bank's seed, so runs are repeatable.
         colours: another heatmap's ColourRange to share (same colours for the same evidence), or None
@@ -36,7 +37,8 @@ class HunterHeatmap:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Update with one BGR frame; return the map (working resolution, float32 in [0, 1])."""
         h, w = frame.shape[:2]
-        size = (max(25, round(h * self.scale)), max(25, round(w * self.scale)))
+        scale = self.scale * min(1.0, REFERENCE_HEIGHT / h)
+        size = (max(25, round(h * scale)), max(25, round(w * scale)))
         if size != self.size:   # first frame, or the source changed size
             self.size = size
             if self.follows:

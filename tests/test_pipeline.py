@@ -184,3 +184,12 @@ def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(part
     np.testing.assert_array_equal(DefendedPipeline(detector, library, "decoys", decoys=given).decoy_boxes(
         (360, 640, 3), chickens), given)
 
+
+
+def test_the_live_heatmap_works_a_large_frame_at_its_360p_size(parts):
+    from realtime.heatmap import HunterHeatmap
+
+    detector, _ = parts
+    live = HunterHeatmap(detector.classifier)
+    assert live(FarmWorld(seed=4242, size=(1280, 720)).render(0)[0]).shape == (122, 218)
+    assert live(FarmWorld(seed=4242, size=(320, 180)).render(0)[0]).shape == (61, 109)
