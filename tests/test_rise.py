@@ -5,6 +5,7 @@ from torch import nn
 
 from engine.errors import SaviourError
 from engine.explain import ClassProbability, DenseClassEvidence, generate_masks, rise
+from engine.explain.rise import masked_images
 from engine.models import Hunter
 
 
@@ -58,6 +59,14 @@ def test_masked_pixels_take_the_models_neutral_input():
     expected = (probs[:, None, None] * masks[:, 0]).sum(0) / (40 * 0.5)
     torch.testing.assert_close(rise(model, x, masks=masks, target=1), expected, rtol=1e-5, atol=1e-7)
     assert not torch.allclose(rise(model, x, masks=masks, target=1, baseline=0.0), expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("baseline", [0.0, 0.5, torch.tensor([0.4, 0.5, 0.6]).reshape(3, 1, 1)])
+def test_masked_images_blend_image_and_baseline_in_channels_last_memory(baseline):
+    x, masks = image(), generate_masks(6, 4, 0.5, (24, 32), generator=torch.Generator().manual_seed(3))
+    batch = masked_images(x, masks, baseline)
+    torch.testing.assert_close(batch, x * masks + baseline * (1 - masks))
+    assert batch.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_one_target_is_one_of_all_and_batch_size_does_not_matter():

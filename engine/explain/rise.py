@@ -32,6 +32,19 @@ def neutral_image(model, like: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(like) + neutral_input(model)
 
 
+def masked_images(image: torch.Tensor, masks: torch.Tensor, baseline: float | torch.Tensor) -> torch.Tensor:
+    """image * m + baseline * (1 - m) for every mask m (N x 1 x H x W) of a C x H x W image: N x C x H x W
+    in channels-last memory, which oneDNN's convolutions run about twice as fast on the CPU.
+
+    Computed as baseline + m * (image - baseline) in N x H x W x C order: one pass that writes the
+    batch in that layout, instead of four passes over it and a copy to change its layout.
+    """
+    baseline = torch.as_tensor(baseline, dtype=image.dtype, device=image.device)   # a number, or C x 1 x 1
+    difference = (image - baseline).permute(1, 2, 0).contiguous()                   # H x W x C
+    n, _, h, w = masks.shape
+    return torch.addcmul(baseline.reshape(-1), masks.reshape(n, h, w, 1), difference).permute(0, 3, 1, 2)
+
+
 def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
          target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
          autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None) -> torch.Tensor:
@@ -98,11 +111,7 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     total, single = 0.0, False
     for start in range(0, n, batch_size):
         chunk = masks[start:start + batch_size]
-        masked = image.unsqueeze(0) * chunk
-        if isinstance(baseline, torch.Tensor) or baseline:
-            masked = masked + baseline * (1 - chunk)
-        # channels-last convolutions run about twice as fast on CPU (oneDNN) and suit tensor cores
-        masked = masked.contiguous(memory_format=torch.channels_last)
+        masked = masked_images(image, chunk, baseline)
         with _autocast(image.device, autocast):
             out = model(masked)
         scores = score(out).float()

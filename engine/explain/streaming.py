@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.explain.masks import generate_masks
-from engine.explain.rise import neutral_input
+from engine.explain.rise import masked_images, neutral_input
 from engine.explain.targets import as_target
 
 CUT_THUMBNAIL = 16
@@ -83,7 +83,7 @@ class StreamingRise:
         index = (self.cursor + torch.arange(self.per_frame, device=self.masks.device)) % len(self.masks)
         self.cursor = int(index[-1]) + 1
         chunk = self.masks[index]
-        masked = (frame.unsqueeze(0) * chunk + self.baseline * (1 - chunk)).contiguous(memory_format=torch.channels_last)
+        masked = masked_images(frame, chunk, self.baseline)
         scores = self.score(self.model(masked)).float()
         contribution = (scores.reshape(-1, 1) * chunk.flatten(1)).sum(0).view(chunk.shape[-2:])
         self.total = self.decay * self.total + contribution
