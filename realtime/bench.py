@@ -46,7 +46,8 @@ def _timed(fn, repeat: int, device: torch.device) -> float:
 def machine(device: torch.device) -> str:
     """What the rows are measured on: the same code runs several times faster on another CPU, so rows
     of runs on different machines do not compare."""
-    parts = [f"{_cpu_name()}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}",
+    parts = [f"{_cpu_name()}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}"
+             + (" with bf16" if native_bf16() else ""),
              f"torch {torch.__version__}, {torch.get_num_threads()} threads"]
     if device.type == "cuda":
         parts.append(torch.cuda.get_device_name(device))
@@ -59,6 +60,20 @@ def _cpu_name() -> str:
             return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or "unknown CPU"
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes in bf16 itself (AVX512-BF16 or AMX), where bf16 autocast pays off;
+    elsewhere it is emulated, and slower than fp32."""
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return set(next(line.split(":", 1)[1].split() for line in info if line.startswith("flags")))
+    except (OSError, StopIteration):
+        return set()
 
 
 def world_fps(frames: int) -> float:
@@ -128,7 +143,8 @@ def paste_ms(repeat: int = 2000) -> float:
 
 
 def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
-    """Mask generation and full RISE, ours against the notebook's way; on CUDA, ResNet-50 fp32 and bf16."""
+    """Mask generation and full RISE, ours against the notebook's way, also under bf16 autocast on a CPU
+    that computes in bf16; on CUDA, ResNet-50 fp32 and bf16."""
     ours, loop = mask_rates(n, device)
     rows = [(f"RISE masks 224x224 ({device.type})", ours, "masks/s"), ("RISE masks, notebook loop (cpu)", loop, "masks/s"),
             ("RISE masks, ours / notebook", ours / loop, "x")]
@@ -138,6 +154,10 @@ def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
     rows += [(f"RISE ResNet-18 N={n} 224x224 (cpu)", ours_s * 1000, "ms/map"),
              (f"RISE ResNet-18 N={n}, notebook pipeline (cpu)", notebook_s * 1000, "ms/map"),
              ("RISE full map, notebook / ours", notebook_s / ours_s, "x")]
+    if native_bf16():
+        bf16_s = rise_seconds(model, n, torch.device("cpu"), notebook=False, autocast=torch.bfloat16)
+        rows += [(f"RISE ResNet-18 N={n} bf16 autocast (cpu)", bf16_s * 1000, "ms/map"),
+                 ("RISE full map, notebook / ours in bf16", notebook_s / bf16_s, "x")]
     if device.type == "cuda":
         from torchvision.models import resnet50
 

@@ -298,6 +298,8 @@ def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypa
 
 
 def test_bench_prints_every_row(capsys):
+    from realtime.bench import native_bf16
+
     assert main(["bench", "--frames", "3", "--rise-n", "8", "--soak", "3", "--device", "cpu"]) == 0
     table = capsys.readouterr().out
     assert table.startswith("machine: ") and "cores" in table.splitlines()[0]
@@ -307,3 +309,4 @@ def test_bench_prints_every_row(capsys):
                 "saviour batch, 1280x720", "live soak: resident growth", "rescan of the defended frame",
                 "the same, --workers 1", "the same, --view defended"]:
         assert row in table
+    assert ("notebook / ours in bf16" in table) == native_bf16()
