@@ -55,25 +55,22 @@ def machine(device: torch.device) -> str:
 
 
 def _cpu_name() -> str:
+    return _cpuinfo("model name") or platform.processor() or "unknown CPU"
+
+
+def _cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo (Linux), or None."""
     try:
         with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith(field)), None)
+    except OSError:
+        return None
 
 
 def native_bf16() -> bool:
     """Whether this CPU computes in bf16 itself (AVX512-BF16 or AMX), where bf16 autocast pays off;
-    elsewhere it is emulated, and slower than fp32."""
-    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return set(next(line.split(":", 1)[1].split() for line in info if line.startswith("flags")))
-    except (OSError, StopIteration):
-        return set()
+    elsewhere oneDNN emulates it."""
+    return bool({"avx512_bf16", "amx_bf16"} & set((_cpuinfo("flags") or "").split()))
 
 
 def world_fps(frames: int) -> float:
