@@ -112,7 +112,8 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     for start in range(0, n, batch_size):
         masked = masked_images(image, masks[start:start + batch_size], baseline)
         with _autocast(image.device, autocast):
-            scores.append(score(model(masked)).float())
+            out = model(masked)
+        scores.append(score(out).float())
     single = scores[0].dim() == 1
     scores = torch.cat(scores).reshape(n, -1)
     # one product over all masks at the end: a running sum of per-batch products would read and
