@@ -6,6 +6,7 @@ sent batches through the model, collecting probabilities back in NumPy.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -14,6 +15,7 @@ import torch
 from skimage.transform import resize
 
 from engine.explain import generate_masks, rise
+from engine.explain.rise import DEFAULT_BATCH, masked_images
 
 RISE_SIZE = (224, 224)
 NOTEBOOK_BATCH = 100
@@ -44,24 +46,33 @@ def notebook_rise(model, image: np.ndarray, n: int, s: int, p1: float, rng: np.r
     return (probabilities.T @ masks.reshape(n, -1)).reshape(-1, *image.shape[:2]) / n / p1
 
 
-def mask_rates(n: int, device: torch.device, repeats: int = 3) -> tuple[float, float]:
-    """Masks per second at 224x224, the median of `repeats` runs each: ours (batched, on `device`) and
-    the notebook's loop (CPU). One run of ours writes hundreds of MB of fresh memory, whose cost on a
-    shared machine varies several-fold from run to run; the median keeps one slow run from deciding."""
+def mask_rates(n: int, device: torch.device, repeats: int = 3) -> tuple[float, float, float]:
+    """Masks per second at 224x224, the median of `repeats` runs each: ours (batched, on `device`), the
+    notebook's loop (CPU), and the ceiling: merely filling a fresh tensor of the masks' size on `device`,
+    which any way of making them must at least do. One run writes hundreds of MB of fresh memory, whose
+    cost on a shared machine varies several-fold from run to run; the median keeps one slow run from deciding."""
     loop_n = max(1, min(n, 400))   # the loop is slow; its rate comes from fewer masks
-    loop_rates, our_rates = [], []
+    loop_rates, our_rates, fill_rates = [], [], []
     generate_masks(16, 8, 0.5, RISE_SIZE, device=device)   # warm-up
     for _ in range(repeats):
         start = time.perf_counter()
         notebook_masks(loop_n, 8, 0.5, RISE_SIZE, np.random.default_rng(0))
         loop_rates.append(loop_n / (time.perf_counter() - start))
-        sync(device)
-        start = time.perf_counter()
-        masks = generate_masks(n, 8, 0.5, RISE_SIZE, generator=torch.Generator().manual_seed(0), device=device)
-        sync(device)
-        our_rates.append(n / (time.perf_counter() - start))
-        del masks
-    return float(np.median(our_rates)), float(np.median(loop_rates))
+        our_rates.append(n / _seconds(device, lambda: generate_masks(n, 8, 0.5, RISE_SIZE, device=device,
+                                                                     generator=torch.Generator().manual_seed(0))))
+        fill_rates.append(n / _seconds(device, lambda: torch.empty(n, 1, *RISE_SIZE, device=device).fill_(0.5)))
+    return float(np.median(our_rates)), float(np.median(loop_rates)), float(np.median(fill_rates))
+
+
+def _seconds(device: torch.device, make) -> float:
+    """Seconds to make a tensor (freed afterwards, so the next run also gets fresh memory)."""
+    sync(device)
+    start = time.perf_counter()
+    made = make()
+    sync(device)
+    seconds = time.perf_counter() - start
+    del made
+    return seconds
 
 
 def resnet18(device: torch.device) -> torch.nn.Module:
@@ -82,6 +93,23 @@ def rise_seconds(model, n: int, device: torch.device, notebook: bool, autocast: 
             rise(model, image.to(device), n=n, generator=torch.Generator().manual_seed(0), autocast=autocast)
         sync(device)
     return time.perf_counter() - start
+
+
+@torch.no_grad()
+def model_pass_seconds(model, n: int, autocast: torch.dtype | None = None, sample: int = 512) -> float:
+    """Seconds the model alone takes on `n` masked 224x224 images, fed as `rise` feeds them (batches of
+    DEFAULT_BATCH, channels-last), timed over `sample` of them after a warm-up batch and scaled to `n`:
+    a full RISE map of this model on the CPU cannot take less."""
+    sample = max(1, min(n, sample))
+    masks = generate_masks(min(sample, DEFAULT_BATCH), 8, 0.5, RISE_SIZE, generator=torch.Generator().manual_seed(0))
+    batch = masked_images(torch.rand(3, *RISE_SIZE, generator=torch.Generator().manual_seed(1)), masks, 0.0)
+    context = torch.autocast("cpu", dtype=autocast) if autocast else contextlib.nullcontext()
+    with context:
+        model(batch)
+        start = time.perf_counter()
+        for done in range(0, sample, len(batch)):
+            model(batch[:sample - done])
+    return (time.perf_counter() - start) * n / sample
 
 
 def sync(device: torch.device) -> None:
