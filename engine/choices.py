@@ -5,3 +5,4 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion")
 ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
 MAP_LOSSES = ("ssim", "mse")       # how the attack measures the map's distance to its target
+AUTOCAST_CHOICES = ("none", "bf16", "fp16")   # the dtype RISE may run its model passes in

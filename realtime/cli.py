@@ -11,7 +11,7 @@ from importlib import metadata
 
 from blocks.choices import DEFAULT_LIBRARY, PURPOSES
 from blocks.choices import METHODS as BLOCK_METHODS
-from engine.choices import ATTACKABLE, DEVICE_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
+from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, DEVICE_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from engine.errors import SaviourError
 from engine.files import final_name
 from realtime import config
@@ -211,6 +211,7 @@ def _add_explain(sub) -> None:
         saviour explain                                  # 200 crops of an unseen farm world, farm classifier
                                                          # (RISE's 4000 masks: about 9 s a crop on 2 CPU cores)
         saviour explain --crops 20 --methods rise,saliency --n 1000
+        saviour explain --crops 20 --methods rise --autocast bf16
         saviour explain --image cow.png --target pig --out out/cow
         saviour explain --weights torchvision:resnet50 --image dog.jpg --methods rise,gradcam --out out/dog
         """, _handler("explain_commands", "explain"))
@@ -224,6 +225,10 @@ def _add_explain(sub) -> None:
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
     explain.add_argument("--batch-size", type=_at_least(1), default=128, help="inputs per forward pass (default: 128)")
+    explain.add_argument("--autocast", choices=AUTOCAST_CHOICES, default="none",
+                         help="run RISE's model passes in this precision: bf16 is about 1.8x as fast on a CPU "
+                              "with AVX512-BF16 or AMX (see saviour bench) and on recent GPUs, for slightly "
+                              "different maps (default: none, float32)")
     explain.add_argument("--curve-steps", type=_at_least(1), default=None,
                          help="steps of each deletion and insertion curve (default: one per image row, as in the "
                               "RISE paper); fewer is faster on large models")

@@ -27,6 +27,7 @@ from realtime.video import prepare_folder, prepare_output
 FARM_TRAIN_SEEDS = range(200, 300)
 FARM_VALIDATION_SEEDS = range(6000, 6010)
 EXPLAIN_SEED = 7000        # the world whose crops explanations are scored on; never trained on
+AUTOCAST = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def train_farm(args: argparse.Namespace) -> None:
@@ -62,11 +63,12 @@ def explain(args: argparse.Namespace) -> None:
     prepare_folder(args.out)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device)
-    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size}
+    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size, "autocast": AUTOCAST[args.autocast]}
     with tqdm(total=len(samples), desc="explain", unit="image") as bar:
         report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar,
                                  curve_steps=args.curve_steps)
-    context = {"weights": args.weights, "images": len(samples), "rise": f"N={args.n} s={args.s} p1={args.p1}",
+    rise = f"N={args.n} s={args.s} p1={args.p1}" + (f", {args.autocast} autocast" if AUTOCAST[args.autocast] else "")
+    context = {"weights": args.weights, "images": len(samples), "rise": rise,
                "deletion/insertion steps": args.curve_steps or "one per image row",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
     table = write_report(report, model.labels, Path(args.out), context)

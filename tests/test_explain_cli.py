@@ -28,6 +28,12 @@ def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys
     assert "| rise |" in markdown and "deletion: " in markdown and "(lower is better)" in markdown
 
 
+def test_explain_with_bf16_autocast_says_so_in_the_report(tmp_path, capsys):
+    code, _, _ = run(capsys, "explain", "--crops", "1", "--n", "16", "--methods", "rise", "--autocast", "bf16",
+                     "--device", "cpu", "--out", str(tmp_path))
+    assert code == 0 and "N=16 s=8 p1=0.5, bf16 autocast" in (tmp_path / "report.md").read_text()
+
+
 def test_explain_an_image_file(tmp_path, capsys):
     picture = tmp_path / "farm.png"
     cv2.imwrite(str(picture), np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))

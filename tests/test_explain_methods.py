@@ -97,3 +97,17 @@ def test_gradcam_of_the_hunter_uses_its_spatial_layer():
     chicken = bgr_to_tensor(patches[labels == 0][:1], torch.device("cpu"))
     cam = explain(hunter, chicken, "gradcam", target=0)
     assert cam.shape == (1, 25, 25) and torch.isfinite(cam).all() and cam.max() > cam.min()
+
+
+def test_rise_under_bf16_autocast_runs_the_model_in_bf16_and_keeps_the_map():
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval()
+    seen = []
+    conv[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    masks = torch.rand(64, 1, 8, 10, generator=torch.Generator().manual_seed(2))
+    x = image()
+    full = explain(conv, x, "rise", target=1, masks=masks)
+    assert seen[-1] == torch.float32
+    half = explain(conv, x, "rise", target=1, masks=masks, autocast=torch.bfloat16)
+    assert seen[-1] == torch.bfloat16 and half.dtype == torch.float32
+    torch.testing.assert_close(half, full, rtol=0.02, atol=0.0)

@@ -18,7 +18,7 @@ from engine.explain.targets import ClassProbability
 def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None, *, batch_size: int = DEFAULT_BATCH,
             masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
             generator: torch.Generator | None = None, steps: int = 32, layer: nn.Module | None = None,
-            window: int = 12) -> torch.Tensor:
+            window: int = 12, autocast: torch.dtype | None = None) -> torch.Tensor:
     """Explanation maps of `x` (C x H x W or B x C x H x W, values in [0, 1]).
 
     Args:
@@ -31,6 +31,7 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None
         steps: Integrated Gradients steps from the model's neutral input (see engine.explain.rise).
         layer: Grad-CAM layer (default: the model's `gradcam_layer`, else its last Conv2d).
         window: occlusion window side in pixels (stride half of it), filled with the neutral input.
+        autocast: RISE only: run the model's passes under autocast in this dtype (e.g. torch.bfloat16).
 
     Returns:
         B x H x W float maps (H x W for a single C x H x W image).
@@ -42,7 +43,8 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "rise", target=None
     targets = _targets(model, images, target)
     if method == "rise":
         maps = torch.stack([rise(model, image, masks=masks, n=n, s=s, p1=p1, generator=generator,
-                                 target=t if callable(t) else ClassProbability(t), batch_size=batch_size)
+                                 target=t if callable(t) else ClassProbability(t), batch_size=batch_size,
+                                 autocast=autocast)
                             for image, t in zip(images, targets)])
     else:
         maps = torch.cat([_captum(model, image.unsqueeze(0), method, t, batch_size, steps, layer, window)
