@@ -48,9 +48,9 @@ def notebook_rise(model, image: np.ndarray, n: int, s: int, p1: float, rng: np.r
 
 def mask_rates(n: int, device: torch.device, repeats: int = 3) -> tuple[float, float, float]:
     """Masks per second at 224x224, the median of `repeats` runs each: ours (batched, on `device`), the
-    notebook's loop (CPU), and the ceiling: merely filling a fresh tensor of the masks' size on `device`,
-    which any way of making them must at least do. One run writes hundreds of MB of fresh memory, whose
-    cost on a shared machine varies several-fold from run to run; the median keeps one slow run from deciding."""
+    notebook's loop (CPU), and merely filling a fresh tensor of the masks' size on `device`, which any
+    way of making them also does. One run writes hundreds of MB of fresh memory, whose cost on a shared
+    machine varies several-fold from run to run; the median keeps one slow run from deciding."""
     loop_n = max(1, min(n, 400))   # the loop is slow; its rate comes from fewer masks
     loop_rates, our_rates, fill_rates = [], [], []
     generate_masks(16, 8, 0.5, RISE_SIZE, device=device)   # warm-up
@@ -99,7 +99,7 @@ def rise_seconds(model, n: int, device: torch.device, notebook: bool, autocast: 
 def model_pass_seconds(model, n: int, autocast: torch.dtype | None = None, sample: int = 512) -> float:
     """Seconds the model alone takes on `n` masked 224x224 images, fed as `rise` feeds them (batches of
     DEFAULT_BATCH, channels-last), timed over `sample` of them after a warm-up batch and scaled to `n`:
-    a full RISE map of this model on the CPU cannot take less."""
+    a full RISE map of this model on the CPU takes at least that."""
     sample = max(1, min(n, sample))
     masks = generate_masks(min(sample, DEFAULT_BATCH), 8, 0.5, RISE_SIZE, generator=torch.Generator().manual_seed(0))
     batch = masked_images(torch.rand(3, *RISE_SIZE, generator=torch.Generator().manual_seed(1)), masks, 0.0)

@@ -307,7 +307,7 @@ def test_bench_prints_every_row(capsys):
                 "per-window loop", "dense / per-window", "defended pipeline", "live RISE heatmap",
                 "RISE masks, ours / notebook", "RISE full map, notebook / ours", "saviour live --no-window",
                 "saviour batch, 1280x720", "live soak: resident growth", "rescan of the defended frame",
-                "the same, --workers 1", "the same, --view defended", "ceiling: filling fresh memory",
+                "the same, --workers 1", "the same, --view defended", "merely filling as much fresh memory",
                 "notebook / the model's passes alone"]:
         assert row in table
     assert ("notebook / ours in bf16" in table) == native_bf16()
