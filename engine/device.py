@@ -1,4 +1,4 @@
-"""Choosing the torch device from an `auto|cpu|cuda` setting."""
+"""Choosing the torch device from an `auto|cpu|cuda` setting, and what the CPU computes in itself."""
 
 from __future__ import annotations
 
@@ -19,3 +19,23 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if name.split(":")[0] not in DEVICE_CHOICES:
         raise SaviourError(f"--device {name}: expected one of {', '.join(DEVICE_CHOICES)}")
     return torch.device(name)
+
+
+# CPU flags (Linux /proc/cpuinfo) of instructions that compute in a reduced precision; without them
+# oneDNN emulates it, and autocast to it runs slower than float32
+_NATIVE_FLAGS = {torch.bfloat16: {"avx512_bf16", "amx_bf16"}, torch.float16: {"avx512_fp16", "amx_fp16"}}
+
+
+def cpu_computes_in(dtype: torch.dtype) -> bool:
+    """Whether this CPU has instructions for `dtype` (bf16: AVX512-BF16 or AMX; fp16: AVX512-FP16 or
+    AMX-FP16), where autocast to it pays off. False where it cannot tell (not Linux)."""
+    return bool(_NATIVE_FLAGS.get(dtype, set()) & set((cpuinfo("flags") or "").split()))
+
+
+def cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo (Linux), or None."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith(field)), None)
+    except OSError:
+        return None

@@ -16,6 +16,7 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.device import cpu_computes_in, cpuinfo
 from engine.errors import SaviourError
 from engine.models import load_classifier
 from engine.pyramid import pyramid
@@ -55,22 +56,12 @@ def machine(device: torch.device) -> str:
 
 
 def _cpu_name() -> str:
-    return _cpuinfo("model name") or platform.processor() or "unknown CPU"
-
-
-def _cpuinfo(field: str) -> str | None:
-    """The first value of `field` in /proc/cpuinfo (Linux), or None."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next((line.split(":", 1)[1].strip() for line in info if line.startswith(field)), None)
-    except OSError:
-        return None
+    return cpuinfo("model name") or platform.processor() or "unknown CPU"
 
 
 def native_bf16() -> bool:
-    """Whether this CPU computes in bf16 itself (AVX512-BF16 or AMX), where bf16 autocast pays off;
-    elsewhere oneDNN emulates it."""
-    return bool({"avx512_bf16", "amx_bf16"} & set((_cpuinfo("flags") or "").split()))
+    """Whether this CPU computes in bf16 itself, where the bench's bf16 rows mean something."""
+    return cpu_computes_in(torch.bfloat16)
 
 
 def world_fps(frames: int) -> float:

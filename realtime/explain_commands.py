@@ -11,8 +11,8 @@ import torch
 from tqdm import tqdm
 
 from engine.detect import bgr_to_tensor
-from engine.device import resolve_device
-from engine.errors import SaviourError
+from engine.device import cpu_computes_in, resolve_device
+from engine.errors import SaviourError, warn
 from engine.explain import METHODS, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
@@ -55,6 +55,9 @@ def train_farm(args: argparse.Namespace) -> None:
 
 def explain(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
+    autocast = AUTOCAST[args.autocast]
+    if autocast is not None and device.type == "cpu" and not cpu_computes_in(autocast):
+        warn(f"this CPU has no {args.autocast} instructions: --autocast {args.autocast} runs slower than float32 here")
     model = _load_model(args, device)
     methods = _methods(args.methods)
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
@@ -63,11 +66,11 @@ def explain(args: argparse.Namespace) -> None:
     prepare_folder(args.out)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device)
-    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size, "autocast": AUTOCAST[args.autocast]}
+    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size, "autocast": autocast}
     with tqdm(total=len(samples), desc="explain", unit="image") as bar:
         report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar,
                                  curve_steps=args.curve_steps)
-    rise = f"N={args.n} s={args.s} p1={args.p1}" + (f", {args.autocast} autocast" if AUTOCAST[args.autocast] else "")
+    rise = f"N={args.n} s={args.s} p1={args.p1}" + (f", {args.autocast} autocast" if autocast else "")
     context = {"weights": args.weights, "images": len(samples), "rise": rise,
                "deletion/insertion steps": args.curve_steps or "one per image row",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}

@@ -34,6 +34,15 @@ def test_explain_with_bf16_autocast_says_so_in_the_report(tmp_path, capsys):
     assert code == 0 and "N=16 s=8 p1=0.5, bf16 autocast" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_explain_warns_when_the_cpu_would_emulate_the_autocast_precision(tmp_path, capsys, monkeypatch, native):
+    monkeypatch.setattr("realtime.explain_commands.cpu_computes_in", lambda dtype: native)
+    code, _, err = run(capsys, "explain", "--crops", "1", "--n", "8", "--methods", "rise", "--autocast", "fp16",
+                       "--device", "cpu", "--out", str(tmp_path))
+    assert code == 0
+    assert ("no fp16 instructions: --autocast fp16 runs slower than float32 here" in err) == (not native)
+
+
 def test_explain_an_image_file(tmp_path, capsys):
     picture = tmp_path / "farm.png"
     cv2.imwrite(str(picture), np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))
