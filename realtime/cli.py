@@ -228,8 +228,8 @@ def _add_explain(sub) -> None:
     explain.add_argument("--autocast", choices=AUTOCAST_CHOICES, default="none",
                          help="run RISE's model passes in this precision, for slightly different maps: faster "
                               "where the hardware computes in it (bf16 on a CPU with AVX512-BF16 or AMX, see "
-                              "saviour bench; fp16 on a GPU), slower where it is emulated (fp16 on most CPUs, bf16 on older ones) "
-                              "(default: none, float32)")
+                              "saviour bench; fp16 on a GPU), slower where it is emulated (fp16 on most CPUs, "
+                              "bf16 on older ones) (default: none, float32)")
     explain.add_argument("--curve-steps", type=_at_least(1), default=None,
                          help="steps of each deletion and insertion curve (default: one per image row, as in the "
                               "RISE paper); fewer is faster on large models")
