@@ -48,7 +48,7 @@ def machine(device: torch.device) -> str:
     """What the rows are measured on: the same code runs several times faster on another CPU, so rows
     of runs on different machines do not compare."""
     parts = [f"{_cpu_name()}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}"
-             + (" with bf16" if native_bf16() else ""),
+             + (" with bf16" if cpu_computes_in(torch.bfloat16) else ""),
              f"torch {torch.__version__}, {torch.get_num_threads()} threads"]
     if device.type == "cuda":
         parts.append(torch.cuda.get_device_name(device))
@@ -57,11 +57,6 @@ def machine(device: torch.device) -> str:
 
 def _cpu_name() -> str:
     return cpuinfo("model name") or platform.processor() or "unknown CPU"
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes in bf16 itself, where the bench's bf16 rows mean something."""
-    return cpu_computes_in(torch.bfloat16)
 
 
 def world_fps(frames: int) -> float:
@@ -147,7 +142,7 @@ def explain_rows(device: torch.device, n: int) -> list[tuple[str, float, str]]:
              ("RISE full map, notebook / ours", notebook_s / ours_s, "x"),
              ("  the model's passes alone (cpu)", passes_s * 1000, "ms/map"),
              ("  notebook / the model's passes alone", notebook_s / passes_s, "x")]
-    if native_bf16():
+    if cpu_computes_in(torch.bfloat16):
         bf16_s = rise_seconds(model, n, torch.device("cpu"), notebook=False, autocast=torch.bfloat16)
         bf16_passes_s = model_pass_seconds(model, n, autocast=torch.bfloat16)
         rows += [(f"RISE ResNet-18 N={n} bf16 autocast (cpu)", bf16_s * 1000, "ms/map"),

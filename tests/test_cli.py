@@ -298,7 +298,7 @@ def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypa
 
 
 def test_bench_prints_every_row(capsys):
-    from realtime.bench import native_bf16
+    from engine.device import cpu_computes_in
 
     assert main(["bench", "--frames", "3", "--rise-n", "8", "--soak", "3", "--device", "cpu"]) == 0
     table = capsys.readouterr().out
@@ -310,5 +310,5 @@ def test_bench_prints_every_row(capsys):
                 "the same, --workers 1", "the same, --view defended", "merely filling as much fresh memory",
                 "notebook / the model's passes alone"]:
         assert row in table
-    assert ("notebook / ours in bf16" in table) == native_bf16()
-    assert ("passes alone in bf16" in table) == native_bf16()
+    assert ("notebook / ours in bf16" in table) == cpu_computes_in(torch.bfloat16)
+    assert ("passes alone in bf16" in table) == cpu_computes_in(torch.bfloat16)
