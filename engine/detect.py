@@ -147,6 +147,12 @@ class HunterDetector:
         per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
         return self._scans(frames, per_frame, self._level_logits(per_frame))
 
+    @torch.inference_mode()
+    def level_probabilities(self, levels: list[Level]) -> list[torch.Tensor]:
+        """Class probabilities of every window of one frame's pyramid `levels`, per level S x C x H' x W':
+        the scoring part of `scan`, without building the pyramid or grouping the windows."""
+        return [maps.softmax(dim=1) for maps in self._level_logits([levels])[0]]
+
     def _level_logits(self, per_frame: list[list[Level]]) -> list[list[torch.Tensor]]:
         """Per frame, per level, `dense_logits` of the level.
 

@@ -6,6 +6,7 @@ import torch
 
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
 from engine.models import load_classifier
+from engine.pyramid import pyramid
 
 
 def loop_probabilities(classifier, level, dy, dx, rows, cols):
@@ -33,6 +34,20 @@ def test_dense_windows_match_per_window_loop(weights, stride, random_hunter, rng
             assert 9 * (rows - 1) + dy + WINDOW <= level.shape[2]
             expected = loop_probabilities(classifier, level, dy, dx, rows, cols)
             np.testing.assert_allclose(dense[k].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_frames_levels_score_every_window_as_the_loop_does(random_hunter, rng):
+    """What the bench times as dense scoring (all levels on one canvas) against its per-window loop."""
+    frame = rng.integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    detector = HunterDetector(random_hunter)
+    levels = pyramid(frame, detector.scales_for(120))
+    assert len(levels) > 1
+    for level, probabilities in zip(levels, detector.level_probabilities(levels)):
+        image = bgr_to_tensor([level.image], torch.device("cpu"))
+        with torch.no_grad():
+            expected = loop_probabilities(random_hunter, image, 0, 0, *probabilities.shape[2:])
+        assert 9 * (probabilities.shape[3] - 1) + WINDOW <= image.shape[3] < 9 * probabilities.shape[3] + WINDOW
+        np.testing.assert_allclose(probabilities[0].numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_dense_grid_covers_every_window_position(random_hunter):
