@@ -36,6 +36,21 @@ def test_a_long_run_does_not_keep_every_frames_animal_positions():
     tracemalloc.stop()
     assert grown < 100_000, f"{grown} bytes kept over 5000 frames"
 
+def test_an_endless_run_keeps_a_bounded_number_of_walk_snapshots(monkeypatch):
+    from realtime.world import _Paths
+
+    monkeypatch.setattr(_Paths, "CHECKPOINT", 10)
+    monkeypatch.setattr(_Paths, "MAX_SNAPSHOTS", 4)
+    world, fresh = FarmWorld(seed=3), FarmWorld(seed=3)
+    expected = {i: fresh.render(i) for i in (7, 95, 333)}
+    world.render(1000)     # 100 snapshots' worth of frames
+    assert len(world._paths._snapshots) <= 4
+    for i in (95, 7, 333):     # back to before the snapshots that remain, then between them
+        frame, animals = world.render(i)
+        np.testing.assert_array_equal(frame, expected[i][0])
+        assert animals == expected[i][1]
+
+
 def test_seeds_differ():
     assert not np.array_equal(FarmWorld(seed=1).render(0)[0], FarmWorld(seed=2).render(0)[0])
 
