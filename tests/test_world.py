@@ -3,7 +3,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from realtime.world import FarmWorld, apply_lighting
+from realtime.world import FarmWorld, _Paths, apply_lighting
 
 
 def test_render_is_deterministic_in_any_order():
@@ -36,9 +36,8 @@ def test_a_long_run_does_not_keep_every_frames_animal_positions():
     tracemalloc.stop()
     assert grown < 100_000, f"{grown} bytes kept over 5000 frames"
 
-def test_an_endless_run_keeps_a_bounded_number_of_walk_snapshots(monkeypatch):
-    from realtime.world import _Paths
 
+def test_an_endless_run_keeps_a_bounded_number_of_walk_snapshots(monkeypatch):
     monkeypatch.setattr(_Paths, "CHECKPOINT", 10)
     monkeypatch.setattr(_Paths, "MAX_SNAPSHOTS", 4)
     world, fresh = FarmWorld(seed=3), FarmWorld(seed=3)
