@@ -6,7 +6,6 @@ sent batches through the model, collecting probabilities back in NumPy.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
@@ -15,7 +14,7 @@ import torch
 from skimage.transform import resize
 
 from engine.explain import generate_masks, rise
-from engine.explain.rise import DEFAULT_BATCH, masked_images
+from engine.explain.rise import DEFAULT_BATCH, autocast_context, masked_images
 
 RISE_SIZE = (224, 224)
 NOTEBOOK_BATCH = 100
@@ -103,8 +102,7 @@ def model_pass_seconds(model, n: int, autocast: torch.dtype | None = None, sampl
     sample = max(1, min(n, sample))
     masks = generate_masks(min(sample, DEFAULT_BATCH), 8, 0.5, RISE_SIZE, generator=torch.Generator().manual_seed(0))
     batch = masked_images(torch.rand(3, *RISE_SIZE, generator=torch.Generator().manual_seed(1)), masks, 0.0)
-    context = torch.autocast("cpu", dtype=autocast) if autocast else contextlib.nullcontext()
-    with context:
+    with autocast_context(torch.device("cpu"), autocast):
         model(batch)
         start = time.perf_counter()
         for done in range(0, sample, len(batch)):

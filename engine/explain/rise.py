@@ -111,7 +111,7 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     scores = []
     for start in range(0, n, batch_size):
         masked = masked_images(image, masks[start:start + batch_size], baseline)
-        with _autocast(image.device, autocast):
+        with autocast_context(image.device, autocast):
             out = model(masked)
         scores.append(score(out).float())
     single = scores[0].dim() == 1
@@ -122,7 +122,8 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     return maps[0] if single else maps
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
+def autocast_context(device: torch.device, dtype: torch.dtype | None):
+    """torch.autocast to `dtype` on `device`'s type, or nothing when `dtype` is None."""
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
