@@ -1,7 +1,8 @@
 """`saviour attack-explanation`: attack the maps of several images and report how far they moved.
 
 Per image: SSIM / MSE / PSNR of original vs adversarial map, original vs target and adversarial vs
-target, the L∞ distance actually used, and whether the predicted class changed.
+target, the L∞ distance actually used, and whether the predicted class changed. For RISE also the
+best SSIM to the target that its fixed masks allow at all (engine/explain/reach.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from engine.detect import bgr_to_tensor
 from engine.explain import explain
 from engine.explain.attack import ExplanationAttack
+from engine.explain.reach import reachable_ssim
 from engine.files import write_atomically
 from engine.metrics import compare_maps
 from realtime.explain_report import FIGURE_ROWS, Sample, save_figure
@@ -41,6 +43,8 @@ def attack_samples(model, samples: list[Sample], targets: list[torch.Tensor], at
                "class_changed": label != label_after, "linf": float((adversarial - x).abs().max()) * 255}
         for a, b in PAIRS:
             row |= {f"{metric}_{a}_vs_{b}": value for metric, value in compare_maps(maps[a], maps[b]).items()}
+        if attack.method == "rise":
+            row["ssim_reachable"] = reachable_ssim(attack.masks, target_map)
         rows.append(row)
         if len(shown) < FIGURE_ROWS:
             adv_bgr = (adversarial.detach().cpu().permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
@@ -60,6 +64,9 @@ def markdown_summary(result: dict) -> str:
     for a, b in PAIRS:
         lines.append(f"| {a} vs {b} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
                      f"{result[f'psnr_{a}_vs_{b}']:.2f} |")
+    if "ssim_reachable" in result:
+        lines.append(f"\nbest SSIM to the target that any scores of the masked images give with these masks: "
+                     f"{result['ssim_reachable']:.3f} (see engine/explain/reach.py)")
     lines.append(f"\npredicted class changed on {result['class_changed']} of {result['images']} images; "
                  f"mean L∞ {result['linf']:.2f}/255")
     return "\n".join(lines)

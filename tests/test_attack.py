@@ -6,7 +6,8 @@ from torch import nn
 
 from engine.errors import SaviourError
 from engine.explain import explain, generate_masks
-from engine.explain.attack import ExplanationAttack, away_target, softplus_copy
+from engine.explain.attack import ExplanationAttack, away_target, blob, softplus_copy
+from engine.explain.reach import reachable_ssim
 from engine.metrics import compare_maps
 
 SIZE = (16, 16)
@@ -109,3 +110,25 @@ def test_a_network_without_second_derivatives_is_refused_clearly(image):
     model(image[None])
     with pytest.raises(SaviourError, match="needs second derivatives.*try --method rise"):
         attack("saliency", steps=1)(model, image, away_target(SIZE, (0, 0, 6, 6)))
+
+
+def test_a_target_that_is_itself_a_map_of_the_masks_is_reachable():
+    masks = generate_masks(64, 4, 0.5, SIZE, generator=torch.Generator().manual_seed(3))
+    scores = torch.rand(64, generator=torch.Generator().manual_seed(4))
+    target = (scores @ masks.reshape(64, -1)).reshape(SIZE)
+    assert reachable_ssim(masks, target) > 0.99
+
+
+def test_few_coarse_masks_cannot_draw_a_sharp_blob_but_many_come_closer():
+    target = blob((32, 32), (10, 10), 4.0)
+    few, many = (generate_masks(n, 4, 0.5, (32, 32), generator=torch.Generator().manual_seed(5)) for n in (16, 256))
+    assert reachable_ssim(few, target) < 0.6 < reachable_ssim(many, target)
+
+
+def test_an_attack_on_rise_gets_no_closer_than_the_reachable_similarity(image):
+    model, settings = small_classifier(), attack("rise", steps=2)
+    goal = away_target(SIZE, (0, 0, 6, 6))
+    adversarial = settings(model, image, goal)
+    label = int(model(image[None]).argmax())
+    reached = compare_maps(explain(model, adversarial, "rise", target=label, masks=settings.masks), goal)["ssim"]
+    assert reached <= reachable_ssim(settings.masks, goal)
