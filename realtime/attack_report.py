@@ -65,8 +65,9 @@ def markdown_summary(result: dict) -> str:
         lines.append(f"| {a} vs {b} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
                      f"{result[f'psnr_{a}_vs_{b}']:.2f} |")
     if "ssim_reachable" in result:
-        lines.append(f"\nbest SSIM to the target that any scores of the masked images give with these masks: "
-                     f"{result['ssim_reachable']:.3f} (see engine/explain/reach.py)")
+        lines.append(f"\nbest SSIM to the target found for any scores of the masked images with these masks: "
+                     f"{result['ssim_reachable']:.3f} (an estimate, see engine/explain/reach.py; more masks, --n, "
+                     f"raise it)")
     lines.append(f"\npredicted class changed on {result['class_changed']} of {result['images']} images; "
                  f"mean L∞ {result['linf']:.2f}/255")
     return "\n".join(lines)

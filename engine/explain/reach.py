@@ -1,13 +1,13 @@
 """How close a RISE map over fixed masks can come to a target map at all.
 
 A RISE map is Σ_i s_i · m_i / (N · p1): linear in the masked images' scores s_i ∈ [0, 1] (class
-probabilities). An attack on the network moves those scores only through the image, so the best
-map any choice of scores gives is out of an attack's reach too. The scores are first fitted to the
-target by bounded least squares (the map as an affine image of the target), then refined by
-projected Adam on the SSIM the attack report measures. Both searches are local, so the result is an
-estimate of the reachable similarity, not a proof; a target it calls far out of reach needs more
-masks, not a stronger attack: with few masks a map is a coarse sum of blurred grids, and SSIM punishes
-every ripple where the target is flat.
+probabilities). An attack on the network moves those scores only through the image, so no attack
+brings the map closer to the target than the best choice of scores does. That choice is searched
+for here: bounded least squares fits the map to the target up to scale and offset, then projected
+Adam refines the SSIM the attack report measures. The refinement is local, so the result is an
+estimate from below of the reachable similarity. Where it stays far under a goal, the goal needs
+more masks rather than a stronger attack: with few masks a map is a coarse sum of blurred grids, and
+SSIM punishes every ripple where the target is flat.
 """
 
 from __future__ import annotations
