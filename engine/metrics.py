@@ -37,6 +37,12 @@ def compare_maps(a, b) -> dict:
             "psnr": float(peak_signal_noise_ratio(a, b, data_range=1.0)) if mse > 0 else float("inf")}
 
 
+def unit_range_torch(saliency: torch.Tensor) -> torch.Tensor:
+    """`unit_range` in torch, differentiable (a constant map becomes zeros)."""
+    low = saliency.min()
+    return (saliency - low) / (saliency.max() - low).clamp_min(1e-12)
+
+
 def ssim_torch(a: torch.Tensor, b: torch.Tensor, window: int = 7, data_range: float = 1.0) -> torch.Tensor:
     """Mean SSIM of two H x W maps as scikit-image's `structural_similarity` computes it by default
     (uniform window, sample covariance, borders left out), but differentiable. No rescaling is done."""

@@ -25,7 +25,7 @@ from engine.choices import ATTACKABLE, MAP_LOSSES
 from engine.errors import SaviourError
 from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
-from engine.metrics import ssim_torch
+from engine.metrics import ssim_torch, unit_range_torch
 
 
 @dataclass
@@ -69,8 +69,7 @@ class ExplanationAttack:
 
     def _scaled(self, saliency: torch.Tensor) -> torch.Tensor:
         if self.map_loss == "ssim":
-            low = saliency.min()
-            return (saliency - low) / (saliency.max() - low).clamp_min(1e-12)
+            return unit_range_torch(saliency)
         return saliency / saliency.mean().clamp_min(1e-12)
 
     def map_distance(self, saliency: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.metrics import compare_maps, ssim_torch
+from engine.metrics import compare_maps, ssim_torch, unit_range_torch
 
 TARGET_SCALES = (3.0, 10.0)   # the target's amplitude in map units (a few masks' worth): fits differ
 REFINE_STEPS = 1000
@@ -45,8 +45,9 @@ def _refined(basis: torch.Tensor, goal: torch.Tensor, scores: torch.Tensor) -> t
     scores = scores.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([scores], lr=0.005)
     best, best_similarity = scores.detach().clone(), -np.inf
+    scaled_goal = unit_range_torch(goal)
     for _ in range(REFINE_STEPS):
-        similarity = ssim_torch(_unit(scores @ basis).reshape(goal.shape), _unit(goal))
+        similarity = ssim_torch(unit_range_torch(scores @ basis).reshape(goal.shape), scaled_goal)
         if similarity.item() > best_similarity:
             best, best_similarity = scores.detach().clone(), similarity.item()
         optimiser.zero_grad()
@@ -55,11 +56,6 @@ def _refined(basis: torch.Tensor, goal: torch.Tensor, scores: torch.Tensor) -> t
         with torch.no_grad():
             scores.clamp_(0, 1)
     return best
-
-
-def _unit(values: torch.Tensor) -> torch.Tensor:
-    low = values.min()
-    return (values - low) / (values.max() - low).clamp_min(1e-12)
 
 
 def _ssim(basis: torch.Tensor, scores: torch.Tensor, goal: torch.Tensor) -> float:
