@@ -45,7 +45,7 @@ def attack_samples(model, samples: list[Sample], targets: list[torch.Tensor], at
         for a, b in PAIRS:
             row |= {f"{metric}_{a}_vs_{b}": value for metric, value in compare_maps(maps[a], maps[b]).items()}
         if attack.method == "rise":
-            row["ssim_reachable"] = _reachable(reachable, attack.masks, target_map)
+            row["ssim_reachable"] = _reachable(reachable, attack.masks, target_map, progress)
         rows.append(row)
         if len(shown) < FIGURE_ROWS:
             adv_bgr = (adversarial.detach().cpu().permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
@@ -53,11 +53,15 @@ def attack_samples(model, samples: list[Sample], targets: list[torch.Tensor], at
     return rows, shown
 
 
-def _reachable(cache: dict, masks: torch.Tensor, target_map: torch.Tensor) -> float:
+def _reachable(cache: dict, masks: torch.Tensor, target_map: torch.Tensor, progress=None) -> float:
     """reachable_ssim, searched once per distinct target (crops share the centre blob)."""
     key = target_map.cpu().numpy().tobytes()
     if key not in cache:
+        if progress is not None:   # the search takes seconds, with no attack steps to count
+            progress.set_postfix_str("searching the reachable SSIM")
         cache[key] = reachable_ssim(masks, target_map)
+        if progress is not None:
+            progress.set_postfix_str("")
     return cache[key]
 
 
