@@ -26,18 +26,19 @@ def reachable_ssim(masks: torch.Tensor, target_map: torch.Tensor) -> float:
     each masked image's score set freely in [0, 1]."""
     basis = masks.detach().reshape(len(masks), -1).double().cpu()
     goal = target_map.detach().double().cpu()
-    fits = [_least_squares_scores(basis, goal, scale) for scale in TARGET_SCALES]
+    fits = _least_squares_scores(basis, goal, TARGET_SCALES)
     return max(_ssim(basis, _refined(basis, goal, scores), goal) for scores in fits)
 
 
-def _least_squares_scores(basis: torch.Tensor, goal: torch.Tensor, scale: float) -> torch.Tensor:
-    """Scores in [0, 1] whose map is closest to scale · goal + any constant."""
+def _least_squares_scores(basis: torch.Tensor, goal: torch.Tensor, scales) -> list[torch.Tensor]:
+    """Per scale, the scores in [0, 1] whose map is closest to scale · goal + any constant."""
     from scipy.optimize import lsq_linear   # imported here: SciPy's optimisers take a second to import
 
     n = len(basis)
-    system = np.concatenate([basis.numpy().T, np.ones((basis.shape[1], 1))], 1)
+    system = np.concatenate([basis.numpy().T, np.ones((basis.shape[1], 1))], 1)   # once: 74 MB, 1000 masks at 96x96
     bounds = (np.r_[np.zeros(n), -np.inf], np.r_[np.ones(n), np.inf])
-    return torch.from_numpy(lsq_linear(system, scale * goal.reshape(-1).numpy(), bounds=bounds).x[:n])
+    return [torch.from_numpy(lsq_linear(system, scale * goal.reshape(-1).numpy(), bounds=bounds).x[:n])
+            for scale in scales]
 
 
 def _refined(basis: torch.Tensor, goal: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
