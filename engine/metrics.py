@@ -6,6 +6,7 @@
   into a blurred copy, in decreasing saliency; the area under the class-probability curve. A removed
   pixel takes the model's neutral input, as RISE's masked pixels do (see engine.explain.rise).
 - Pointing game: a hit when the map's maximum lies within `tolerance` pixels of the object's box.
+- Heat share: how much of a map's heat lies in a region, such as an attack's target.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def compare_maps(a, b) -> dict:
     mse = float(mean_squared_error(a, b))
     return {"ssim": float(structural_similarity(a, b, data_range=1.0)), "mse": mse,
             "psnr": float(peak_signal_noise_ratio(a, b, data_range=1.0)) if mse > 0 else float("inf")}
+
+
+def heat_share(saliency, region) -> float:
+    """Share of a map's heat (the map scaled to [0, 1]) that lies in the boolean `region`; a map with
+    no heat anywhere counts as spread evenly."""
+    heat, region = unit_range(saliency), np.asarray(region, bool)
+    total = heat.sum()
+    return float(heat[region].sum() / total) if total > 0 else float(region.mean())
 
 
 def unit_range_torch(saliency: torch.Tensor) -> torch.Tensor:

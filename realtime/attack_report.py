@@ -1,8 +1,10 @@
 """`saviour attack-explanation`: attack the maps of several images and report how far they moved.
 
 Per image: SSIM / MSE / PSNR of original vs adversarial map, original vs target and adversarial vs
-target, the L∞ distance actually used, and whether the predicted class changed. For RISE also the
-best SSIM to the target that its fixed masks allow at all (engine/explain/reach.py).
+target, the L∞ distance actually used, and whether the predicted class changed. Two yardsticks: a
+blank map vs the target (SSIM to a small blob is mostly the agreement of empty areas, so a map with
+no heat at all scores well) and the share of each map's heat that lies on the target. For RISE also
+the best SSIM to the target that its fixed masks allow at all (engine/explain/reach.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from engine.explain import explain
 from engine.explain.attack import ExplanationAttack
 from engine.explain.reach import reachable_ssim
 from engine.files import write_atomically
-from engine.metrics import compare_maps
+from engine.metrics import compare_maps, heat_share
 from realtime.explain_report import FIGURE_ROWS, Sample, save_figure
 
-PAIRS = (("original", "adversarial"), ("original", "target"), ("adversarial", "target"))
+PAIRS = (("original", "adversarial"), ("original", "target"), ("adversarial", "target"), ("blank", "target"))
+PAIR_NAMES = {("blank", "target"): "a blank map (no heat) vs target"}
+TARGET_REGION = 0.5   # the target's region: where it is at least this share of its peak
 
 
 def attack_samples(model, samples: list[Sample], targets: list[torch.Tensor], attack: ExplanationAttack,
@@ -39,11 +43,14 @@ def attack_samples(model, samples: list[Sample], targets: list[torch.Tensor], at
             label_after = int(model(adversarial[None]).argmax())
         maps = {"original": explain(model, x, attack.method, target=label, **settings).cpu(),
                 "adversarial": explain(model, adversarial, attack.method, target=label, **settings).cpu(),
-                "target": target_map.cpu()}
+                "target": target_map.cpu(), "blank": torch.zeros_like(target_map.cpu())}
         row = {"image": sample.name, "class": model.labels[label], "class_after": model.labels[label_after],
                "class_changed": label != label_after, "linf": float((adversarial - x).abs().max()) * 255}
         for a, b in PAIRS:
             row |= {f"{metric}_{a}_vs_{b}": value for metric, value in compare_maps(maps[a], maps[b]).items()}
+        region = (maps["target"] >= TARGET_REGION * maps["target"].max()).numpy()
+        row |= {"target_area": float(region.mean()),
+                **{f"heat_on_target_{k}": heat_share(maps[k], region) for k in ("original", "adversarial")}}
         if attack.method == "rise":
             row["ssim_reachable"] = _reachable(reachable, attack.masks, target_map, progress)
         rows.append(row)
@@ -75,8 +82,11 @@ def summary(rows: list[dict]) -> dict:
 def markdown_summary(result: dict) -> str:
     lines = ["| maps compared | SSIM | MSE | PSNR (dB) |", "|---|---|---|---|"]
     for a, b in PAIRS:
-        lines.append(f"| {a} vs {b} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
+        lines.append(f"| {PAIR_NAMES.get((a, b), f'{a} vs {b}')} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
                      f"{result[f'psnr_{a}_vs_{b}']:.2f} |")
+    lines.append(f"\nshare of the map's heat on the target (where it is at least half its peak, "
+                 f"{result['target_area']:.1%} of the image): original {result['heat_on_target_original']:.1%}, "
+                 f"adversarial {result['heat_on_target_adversarial']:.1%}")
     if "ssim_reachable" in result:
         lines.append(f"\nbest SSIM to the target found for any scores of the masked images with these masks: "
                      f"{result['ssim_reachable']:.3f} (an estimate, see engine/explain/reach.py; more masks, --n, "

@@ -111,6 +111,8 @@ def test_attack_explanation_reports_the_three_comparisons(tmp_path, capsys, meth
     row = report["images"][0]
     assert row["linf"] <= 8.0 + 1e-3
     assert {"ssim_original_vs_adversarial", "ssim_original_vs_target", "ssim_adversarial_vs_target"} <= set(row)
+    assert 0 < row["target_area"] < 0.5 and 0 <= row["heat_on_target_adversarial"] <= 1
+    assert "a blank map (no heat) vs target" in out and "heat on the target" in out
     assert ("ssim_reachable" in row) == (method == "rise")
     assert ("any scores of the masked images" in out) == (method == "rise")
 

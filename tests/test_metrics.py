@@ -6,7 +6,7 @@ import torch
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from engine.metrics import blur, compare_maps, deletion_auc, insertion_auc, pointing_hit, ssim_torch
+from engine.metrics import blur, compare_maps, deletion_auc, heat_share, insertion_auc, pointing_hit, ssim_torch
 
 
 def test_identical_maps_compare_perfectly_whatever_their_scale():
@@ -87,3 +87,12 @@ def test_blur_keeps_a_flat_image_and_smooths_an_edge():
     edge[:, :, 10:] = 1
     blurred = blur(edge)
     assert 0.1 < blurred[0, 10, 9] < 0.5 < blurred[0, 10, 10] < 0.9
+
+
+def test_heat_share_is_the_scaled_heat_inside_the_region():
+    saliency = np.zeros((4, 4))
+    saliency[0, 0], saliency[3, 3] = 3.0, 1.0   # scaled: 1 inside the region, 1/3 outside
+    region = np.zeros((4, 4), bool)
+    region[:2, :2] = True
+    assert heat_share(saliency + 7, region) == pytest.approx(0.75)   # the offset is scaled away
+    assert heat_share(np.ones((4, 4)), region) == pytest.approx(0.25)   # no heat: spread evenly
