@@ -82,7 +82,8 @@ def summary(rows: list[dict]) -> dict:
 def markdown_summary(result: dict) -> str:
     lines = ["| maps compared | SSIM | MSE | PSNR (dB) |", "|---|---|---|---|"]
     for a, b in PAIRS:
-        lines.append(f"| {PAIR_NAMES.get((a, b), f'{a} vs {b}')} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
+        name = PAIR_NAMES.get((a, b), f"{a} vs {b}")
+        lines.append(f"| {name} | {result[f'ssim_{a}_vs_{b}']:.3f} | {result[f'mse_{a}_vs_{b}']:.4f} | "
                      f"{result[f'psnr_{a}_vs_{b}']:.2f} |")
     lines.append(f"\nshare of the map's heat on the target (where it is at least half its peak, "
                  f"{result['target_area']:.1%} of the image): original {result['heat_on_target_original']:.1%}, "

@@ -103,7 +103,7 @@ def test_explain_the_hunter_on_world_crops_with_every_method(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("method", ["saliency", "rise"])
-def test_attack_explanation_reports_the_three_comparisons(tmp_path, capsys, method):
+def test_attack_explanation_reports_the_comparisons_and_their_yardsticks(tmp_path, capsys, method):
     code, out, _ = run(capsys, "attack-explanation", "--method", method, "--crops", "1", "--steps", "3", "--n", "16",
                        "--batch-size", "8", "--device", "cpu", "--out", str(tmp_path))
     assert code == 0 and "original vs adversarial" in out
