@@ -94,6 +94,8 @@ def train_hunter(args: argparse.Namespace) -> None:
         fit(model, train_x, train_y, epochs=args.epochs, batch_size=512, lr=5e-3, seed=args.seed,
             class_balance=args.class_balance, weight_decay=args.weight_decay, progress=bar)
     digest = save_checkpoint(model, "hunter", out)
+    # beside the held-out line it tells too small a network (both low) from overfitting (only held-out low)
+    print(f"training accuracy: {_accuracy_line(accuracy(model, train_x, train_y), model.labels)}")
     if len(test_y):
         print(f"held-out accuracy: {_accuracy_line(accuracy(model, test_x, test_y), model.labels)}")
     else:   # a tenth of a handful of images can be none

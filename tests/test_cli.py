@@ -229,6 +229,12 @@ def test_train_hunter_on_too_few_images_to_hold_any_out(tmp_path, capsys):
     code, stdout, _ = run(capsys, "train-hunter", "--patches", str(tmp_path / "patches"), "--epochs", "1",
                           "--out", str(tmp_path / "few.pt"), "--device", "cpu")
     assert code == 0 and "none measured, 2 images are too few" in stdout and (tmp_path / "few.pt").exists()
+    from engine.models import load_classifier
+    from engine.train import accuracy
+    from realtime.patches import folder_patches
+    patches, labels, _ = folder_patches(tmp_path / "patches")
+    expected = accuracy(load_classifier(tmp_path / "few.pt", device="cpu"), patches, labels)["overall"]
+    assert f"training accuracy: {expected:.4f} of 2 (" in stdout
 
 
 def test_train_hunter_rejects_a_missing_folder(tmp_path, capsys):
