@@ -222,7 +222,7 @@ def test_train_hunter_on_an_image_folder(tmp_path, capsys, rng):
     assert load_classifier(out, device="cpu").labels == ("chicken", "pig", "panda", "terrain")
 
 
-def test_train_hunter_on_too_few_images_to_hold_any_out(tmp_path, capsys):
+def test_train_hunter_on_too_few_images_to_hold_any_out_reports_the_training_accuracy(tmp_path, capsys):
     for name, grey in [("chicken", 240), ("pig", 100)]:
         (tmp_path / "patches" / name).mkdir(parents=True)
         cv2.imwrite(str(tmp_path / "patches" / name / "0.png"), np.full((25, 25, 3), grey, np.uint8))
