@@ -175,6 +175,7 @@ def _add_train_hunter(sub) -> None:
     train = _subcommand(sub, "train-hunter", "train the hunter on farm-world patches or on your own patches", """
         saviour train-hunter --out hunter.pt
         saviour train-hunter --patches my_patches/ --out my_hunter.pt --epochs 30
+        saviour train-hunter --filters 8 --out wide.pt
         """, _handler("commands", "train_hunter"))
     train.add_argument("--out", required=True, help="checkpoint to write (its SHA-256 goes beside it)")
     train.add_argument("--patches", default=None,
@@ -186,6 +187,9 @@ def _add_train_hunter(sub) -> None:
                             "alike (default: 1)")
     train.add_argument("--weight-decay", type=_not_negative, default=0.0,
                        help="AdamW's decoupled weight decay; 0 is plain Adam, as the shipped hunter (default: 0)")
+    train.add_argument("--filters", type=_at_least(1), default=7,
+                       help="filters of the first convolution: 7 is the notebook's hunter, 8 runs as fast "
+                            "and holds more (default: 7)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_device(train)
 

@@ -86,7 +86,7 @@ def train_hunter(args: argparse.Namespace) -> None:
             train_x, train_y = world_patches(range(args.worlds), seed=args.seed, progress=bar, workers=PATCH_WORKERS)
             test_x, test_y = world_patches(VALIDATION_SEEDS, seed=args.seed + 1, progress=bar, workers=PATCH_WORKERS)
     torch.manual_seed(args.seed)
-    model = (Hunter(classes) if classes else Hunter()).to(device)
+    model = Hunter(classes or HUNTER_LABELS, filters=args.filters).to(device)
     print(f"training on {len(train_y)} patches: " + ", ".join(
         f"{name} {n}" for name, n in zip(model.labels, np.bincount(train_y, minlength=len(model.labels)))))
     batches = args.epochs * -(-len(train_y) // 512)

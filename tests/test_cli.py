@@ -215,11 +215,12 @@ def test_train_hunter_on_an_image_folder(tmp_path, capsys, rng):
             cv2.imwrite(str(tmp_path / "patches" / name / f"{k}.png"), image)
     out = tmp_path / "mine.pt"
     code, stdout, _ = run(capsys, "train-hunter", "--patches", str(tmp_path / "patches"), "--epochs", "2",
-                          "--out", str(out), "--device", "cpu")
+                          "--filters", "8", "--out", str(out), "--device", "cpu")
     assert code == 0 and "held-out accuracy" in stdout
     assert (tmp_path / "mine.pt.sha256").exists()
     from engine.models import load_classifier
-    assert load_classifier(out, device="cpu").labels == ("chicken", "pig", "panda", "terrain")
+    mine = load_classifier(out, device="cpu")
+    assert mine.labels == ("chicken", "pig", "panda", "terrain") and mine.features[0].out_channels == 8
 
 
 def test_train_hunter_on_too_few_images_to_hold_any_out_reports_the_training_accuracy(tmp_path, capsys):
@@ -251,6 +252,7 @@ def test_train_hunter_rejects_a_class_balance_outside_0_1(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["train-hunter", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),
+    (["train-hunter", "--filters", "0"], "--filters: expected an integer of at least 1, got 0"),
     (["train-hunter", "--worlds", "0"], "--worlds: expected an integer of at least 1, got 0"),
     (["train-hunter", "--weight-decay", "-0.1"], "--weight-decay: expected a number of at least 0, got -0.1"),
     (["train-farm", "--epochs", "0"], "--epochs: expected an integer of at least 1, got 0"),

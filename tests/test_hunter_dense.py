@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
-from engine.models import load_classifier
+from engine.models import Hunter, load_classifier
 from engine.pyramid import pyramid
 
 
@@ -58,9 +58,16 @@ def test_dense_grid_covers_every_window_position(random_hunter):
     assert dense.shape[2:] == ((61 - WINDOW) // 9 + 1, (83 - WINDOW) // 9 + 1)
 
 
-def test_folded_fast_path_equals_the_layers_as_written(random_hunter):
+def _hunter(filters: int) -> Hunter:
+    torch.manual_seed(0)
+    return Hunter(filters=filters).eval()
+
+
+@pytest.mark.parametrize("filters", [7, 8, 12])   # the notebook's, no padding, padding to 16
+def test_folded_fast_path_equals_the_layers_as_written(filters):
     """The hunter folds its input standardisation into conv1 and pools before each ReLU for speed;
     the result must be the plain layer stack applied to the standardised input, gradients included."""
+    random_hunter = _hunter(filters)
     x = torch.rand(2, 3, 61, 83, requires_grad=True)
     plain = random_hunter.features((x - 0.5) * 4.0)
     plain_grad, = torch.autograd.grad(plain.sum(), x)
@@ -70,10 +77,12 @@ def test_folded_fast_path_equals_the_layers_as_written(random_hunter):
     torch.testing.assert_close(fast_grad, plain_grad, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("filters", [7, 8, 12])
 @pytest.mark.parametrize("width", [83, 84])   # an odd and an even number of first-layer columns
-def test_inference_path_with_paired_columns_equals_the_layers_as_written(random_hunter, width):
+def test_inference_path_with_paired_columns_equals_the_layers_as_written(filters, width):
     """Without gradients, wide inputs run the first convolution as a stride-2 one that gives two
     columns per position; every column must be what the plain layers give."""
+    random_hunter = _hunter(filters)
     x = torch.rand(2, 3, 61, width).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         plain = random_hunter.features((x - 0.5) * 4.0)

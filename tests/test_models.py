@@ -34,6 +34,16 @@ def test_user_checkpoint_round_trip(tmp_path, random_hunter):
     assert (tmp_path / "mine.pt.sha256").read_text().startswith(file_sha256(path))
 
 
+def test_a_wider_hunter_loads_as_wide_as_it_was_saved(tmp_path):
+    torch.manual_seed(0)
+    wide = Hunter(filters=8).eval()
+    save_checkpoint(wide, "hunter", tmp_path / "wide.pt")
+    loaded = load_classifier(tmp_path / "wide.pt", device="cpu")
+    assert loaded.features[0].out_channels == 8
+    x = torch.rand(3, 3, 25, 25)
+    torch.testing.assert_close(loaded(x), wide(x))
+
+
 def test_the_same_weights_hash_the_same_under_any_file_name(tmp_path, random_hunter):
     # so `train-hunter --out` anywhere reproduces the shipped file's SHA, which block manifests record
     assert save_checkpoint(random_hunter, "hunter", tmp_path / "a.pt") == \

@@ -74,8 +74,10 @@ def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto
     arch = checkpoint.get("arch", "hunter")
     if arch not in ARCHITECTURES:
         raise SaviourError(f"{path}: unknown architecture {arch!r} (known: {', '.join(ARCHITECTURES)})")
-    labels = checkpoint.get("labels")
-    model = ARCHITECTURES[arch](labels) if labels else ARCHITECTURES[arch]()
+    architecture, labels = ARCHITECTURES[arch], checkpoint.get("labels")
+    options = {"labels": labels} if labels else {}
+    model = (architecture.fitting(checkpoint["state_dict"], **options) if hasattr(architecture, "fitting")
+             else architecture(**options))
     mismatch = _mismatch(model.state_dict(), checkpoint["state_dict"])
     if mismatch:
         raise SaviourError(f"{path}: weights do not fit the {arch} architecture ({mismatch})")
