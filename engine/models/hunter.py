@@ -75,9 +75,9 @@ class Hunter(nn.Module):
         """`features` applied to the standardised input, computed the cheap way with identical results.
 
         The standardisation is folded into the first convolution's weights, which are padded to a
-        multiple of 8 output channels (oneDNN's vector width; pooling 7 channels is 4x slower), and each pool runs
-        before its activation: max and a monotone activation commute, and the activation then touches
-        9x fewer values. The layers stay modules, so an attack can still swap the ReLUs.
+        multiple of 8 output channels (oneDNN's vector width; pooling 7 channels is 4x slower), and
+        each pool runs before its activation: max and a monotone activation commute, and the
+        activation then touches 9x fewer values. The layers stay modules, so an attack can still swap the ReLUs.
         """
         _, act1, pool1, conv2, act2, pool2 = self.features
         weight1, bias1, weight2 = self._folded_weights()
