@@ -211,9 +211,13 @@ def live(args: argparse.Namespace) -> None:
         camera.fps = source.fps
     state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
     detector = HunterDetector(hunter, min_size=args.min_size)
-    app = LiveApp(detector, library, source, str(device), args.fraction, window=not args.no_window,
-                  out_dir=args.out_dir, state=state, workers=args.workers,
-                  virtual_camera=camera, pace=playback_pace(source, not args.no_window, args.fast))
+    try:
+        app = LiveApp(detector, library, source, str(device), args.fraction, window=not args.no_window,
+                      out_dir=args.out_dir, state=state, workers=args.workers,
+                      virtual_camera=camera, pace=playback_pace(source, not args.no_window, args.fast))
+    except SaviourError:
+        source.close()
+        raise
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(max_frames=args.max_frames, record=args.record)

@@ -188,6 +188,7 @@ class LiveApp:
         self.last_shown: float | None = None
         self.trimmer = HeapTrimmer()
         self.saved: list[Path] = []
+        self.pipeline()   # a library without the blocks the pipeline needs fails here, before any frame
 
     def pipeline(self) -> DefendedPipeline:
         """The pipeline of the current mode (without heatmap: the app adds it in frame order)."""
