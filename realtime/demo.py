@@ -99,11 +99,11 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     gives the mean heat on chickens before and after the defence and on the decoys.
     """
     out_dir = Path(out_dir)
-    prepare_output(out_dir / "demo.mp4")
     heatmaps = _heatmaps(detector.classifier) if heatmap else {}
     pipelines = {mode: DefendedPipeline(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
                                         fgsm_eps=fgsm_eps, cube=cube)
-                 for mode in MODES}
+                 for mode in MODES}   # first: a library without the blocks creates no output folder
+    prepare_output(out_dir / "demo.mp4")
     world = FarmWorld(seed=seed)
     tally, gif_frames, seconds, trimmer = DemoTally(), [], 0.0, HeapTrimmer()
     gif_every = max(1, round(world.fps / gif_fps))

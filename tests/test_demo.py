@@ -37,6 +37,12 @@ def test_demo_rejects_a_folder_that_is_not_a_library(tmp_path, capsys):
     assert "not a block library" in capsys.readouterr().err and not (tmp_path / "o" / "demo.mp4").exists()
 
 
+def test_demo_with_a_library_lacking_blocks_creates_no_output_folder(tmp_path, capsys, library_without_camouflage):
+    out = tmp_path / "new_folder"
+    assert main(["demo", "--frames", "2", "--library", str(library_without_camouflage), "--out", str(out)]) == 2
+    assert "no camouflage block for terrain" in capsys.readouterr().err and not out.exists()
+
+
 def _result_with_heat() -> FrameResult:
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (60, 80, 3), np.uint8)

@@ -201,16 +201,10 @@ def test_live_bad_source(tmp_path, capsys):
     assert "screen:x,y,w,h" in capsys.readouterr().err
 
 
-def test_a_library_without_camouflage_blocks_stops_before_the_first_frame(tmp_path, capsys):
-    import yaml
-    from blocks.choices import DEFAULT_LIBRARY
-    library = tmp_path / "ghosts"
-    shutil.copytree(DEFAULT_LIBRARY, library)
-    manifest = yaml.safe_load((library / "manifest.yaml").read_text())
-    manifest["blocks"] = [b for b in manifest["blocks"] if b["purpose"] != "camouflage"]
-    (library / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+def test_a_library_without_camouflage_blocks_stops_before_the_first_frame(tmp_path, capsys, library_without_camouflage):
     out_dir = tmp_path / "live"
-    code = main(["live", "--no-window", "--max-frames", "3", "--library", str(library), "--out-dir", str(out_dir)])
+    code = main(["live", "--no-window", "--max-frames", "3", "--library", str(library_without_camouflage),
+                 "--out-dir", str(out_dir)])
     out, err = capsys.readouterr()
     assert code == 2 and "no camouflage block for terrain" in err
     assert "frames," not in out and not out_dir.exists()   # no run summary, nothing written
