@@ -129,17 +129,22 @@ class ImageFilesSource(Source):
     def __init__(self, files: list[Path], fps: float = 30.0, description: str = ""):
         if not files:
             raise SaviourError(f"{description}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        self.files, self.fps, self.frames = files, fps, len(files)
+        self.files, self.fps, self.frames, self.description = files, fps, len(files), description
 
     def frames_from(self, start: int) -> Iterator[np.ndarray]:
         return prefetched(self._read(self.files[start:]))
 
     def _read(self, files: list[Path]):
+        read = 0
         for file in files:
             image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
-            if image is None:
-                raise SaviourError(f"{file}: not a readable image")
+            if image is None:   # one half-written or corrupt shot among many should not end the run
+                warn(f"{file}: not a readable image; skipped")
+                continue
+            read += 1
             yield to_bgr8(image)
+        if files and not read:
+            raise SaviourError(f"{self.description or files[0]}: none of its images is readable")
 
 
 def prefetched(frames: Iterator[np.ndarray], size: int = PREFETCH) -> Iterator[np.ndarray]:

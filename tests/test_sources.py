@@ -31,6 +31,18 @@ def test_a_folder_or_glob_of_images_plays_in_name_order(tmp_path):
         open_source(str(tmp_path / "*.jpg"))
 
 
+def test_an_unreadable_image_in_a_folder_is_skipped_with_a_warning(tmp_path, capsys):
+    for i in (0, 2):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8), i * 50, np.uint8))
+    (tmp_path / "f1.png").write_bytes(b"half a download")
+    assert [f[0, 0, 0] for f in open_source(str(tmp_path))] == [0, 100]
+    assert "f1.png: not a readable image; skipped" in capsys.readouterr().err
+    for i in (0, 2):
+        (tmp_path / f"f{i}.png").write_bytes(b"")
+    with pytest.raises(SaviourError, match="none of its images is readable"):
+        list(open_source(str(tmp_path)))
+
+
 def test_a_single_image_file_is_one_frame_with_no_truncation_warning(tmp_path, capsys):
     image = tmp_path / "shot.png"
     cv2.imwrite(str(image), np.full((40, 60, 3), 90, np.uint8))
