@@ -37,7 +37,9 @@ class Hunter(nn.Module):
     def fitting(cls, state_dict: dict, labels=HUNTER_LABELS) -> Hunter:
         """A hunter shaped for `state_dict`: as wide as its first convolution."""
         weight = state_dict.get("features.0.weight")
-        return cls(labels, filters=len(weight)) if isinstance(weight, torch.Tensor) and weight.ndim else cls(labels)
+        if isinstance(weight, torch.Tensor) and weight.ndim == 4:
+            return cls(labels, filters=len(weight))
+        return cls(labels)   # not a hunter's weights: `load_classifier` names the mismatch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of 25x25 patches, N x C."""
@@ -77,7 +79,8 @@ class Hunter(nn.Module):
         The standardisation is folded into the first convolution's weights, which are padded to a
         multiple of 8 output channels (oneDNN's vector width; pooling 7 channels is 4x slower), and
         each pool runs before its activation: max and a monotone activation commute, and the
-        activation then touches 9x fewer values. The layers stay modules, so an attack can still swap the ReLUs.
+        activation then touches 9x fewer values. The layers stay modules, so an attack can still swap
+        the ReLUs.
         """
         _, act1, pool1, conv2, act2, pool2 = self.features
         weight1, bias1, weight2 = self._folded_weights()
