@@ -8,10 +8,13 @@ Loading checks all of it and warns when the blocks were made for other weights.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 import yaml
 
@@ -53,10 +56,12 @@ class Block:
 
 
 class BlockLibrary:
-    """Blocks made for one hunter, loaded from or saved to a folder."""
+    """Blocks made for one hunter, loaded from or saved to a folder. `sha256` digests the manifest and
+    the block files as loaded (None for a library made in memory): outputs record it to say which
+    blocks made them."""
 
-    def __init__(self, blocks: list[Block]):
-        self.blocks = list(blocks)
+    def __init__(self, blocks: list[Block], sha256: str | None = None):
+        self.blocks, self.sha256 = list(blocks), sha256
 
     def __len__(self) -> int:
         return len(self.blocks)
@@ -94,30 +99,72 @@ class BlockLibrary:
         entries = manifest.get("blocks") if isinstance(manifest, dict) else None
         if not isinstance(entries, list):
             raise SaviourError(f"{manifest_path}: expected a 'blocks' list")
-        blocks = [_read_block(folder, manifest_path, i, entry, labels, size) for i, entry in enumerate(entries)]
+        digest = hashlib.sha256(manifest_path.read_bytes())
+        blocks = []
+        for i, entry in enumerate(entries):
+            where = f"{manifest_path}: block {i + 1}"
+            _check_fields(where, entry, labels)
+            png = _block_file(folder, entry["file"]).read_bytes()
+            digest.update(png)
+            blocks.append(Block(**{name: entry[name] for name in FIELDS}, pixels=_pixels(folder / entry["file"], png, size),
+                                scene_success_rate=entry.get("scene_success_rate")))
         stale = sorted({b.hunter_sha256[:12] for b in blocks if hunter_sha256 and b.hunter_sha256 != hunter_sha256})
         if stale:
             warn(f"{folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
                  f"its blocks may not fool this hunter")
-        return cls(blocks)
+        return cls(blocks, digest.hexdigest())
 
 
-def _read_block(folder: Path, manifest_path: Path, index: int, entry, labels, size: int) -> Block:
-    where = f"{manifest_path}: block {index + 1}"
+def _is_rate(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+# each field's check and what the message says was expected
+_EXPECTED = {
+    "file": (lambda v: _plain_png_name(v), "a plain .png file name inside the library folder"),
+    "purpose": (lambda v: v in PURPOSES, f"one of {', '.join(PURPOSES)}"),
+    "method": (lambda v: isinstance(v, str) and v != "", "the method's name"),
+    "params": (lambda v: isinstance(v, dict), "a mapping of the method's parameters"),
+    "hunter_sha256": (lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
+                      "the 64 hex digits of a SHA-256"),
+    "clean_probability": (_is_rate, "a probability in [0, 1]"),
+    "success_rate": (_is_rate, "a rate in [0, 1]"),
+    "scene_success_rate": (lambda v: v is None or _is_rate(v), "a rate in [0, 1], or no value"),
+}
+
+
+def _check_fields(where: str, entry, labels) -> None:
+    """Every field of a manifest entry present and of its kind; SaviourError naming the first that is not."""
     if not isinstance(entry, dict):
         raise SaviourError(f"{where}: expected a mapping of {', '.join(FIELDS)}")
     missing = [name for name in FIELDS if name not in entry]
     if missing:
         raise SaviourError(f"{where}: missing field(s) {', '.join(missing)}")
-    if entry["purpose"] not in PURPOSES:
-        raise SaviourError(f"{where}: unknown purpose {entry['purpose']!r} (known: {', '.join(PURPOSES)})")
     if entry["target"] not in labels:
-        raise SaviourError(f"{where}: unknown target class {entry['target']!r} (known: {', '.join(labels)})")
-    image = cv2.imread(str(folder / str(entry["file"])), cv2.IMREAD_COLOR)
+        raise SaviourError(f"{where}: target: expected one of {', '.join(labels)}, got {entry['target']!r}")
+    for name, (valid, expected) in _EXPECTED.items():
+        if not valid(entry.get(name)):
+            raise SaviourError(f"{where}: {name}: expected {expected}, got {entry.get(name)!r}")
+
+
+def _plain_png_name(name) -> bool:
+    """A block's file is named by a plain PNG name: anything that could reach outside the library
+    folder (a path, `..`, an absolute name) is refused before any file is opened."""
+    return (isinstance(name, str) and Path(name).name == name and "\\" not in name
+            and name.lower().endswith(".png"))
+
+
+def _block_file(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise SaviourError(f"{path}: missing block file")
+    return path
+
+
+def _pixels(path: Path, png: bytes, size: int) -> torch.Tensor:
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise SaviourError(f"{folder / str(entry['file'])}: missing or not a readable PNG")
+        raise SaviourError(f"{path}: not a readable PNG")
     if image.shape[:2] != (size, size):
-        raise SaviourError(f"{folder / entry['file']}: block is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
-    pixels = torch.from_numpy(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255
-    values = {name: entry[name] for name in FIELDS}
-    return Block(**values, pixels=pixels, scene_success_rate=entry.get("scene_success_rate"))
+        raise SaviourError(f"{path}: block is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
+    return torch.from_numpy(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255

@@ -31,6 +31,10 @@ BOX_FRACTION = 0.6   # a window's detection box: its central part, about where t
 GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
 REFERENCE_HEIGHT = 360   # the farm world's frame height, which the hunter is trained and tested at
 MIN_ANIMAL = 20          # the smallest animal sought in frames up to REFERENCE_HEIGHT, px
+# A level larger than twice the frame's side only interpolates pixels the frame does not have, at four
+# times the memory and work per doubling (--scales 100 filled 21 GB before failing).
+MAX_SCALE = 2.0
+SMALLEST_MIN_SIZE = WINDOW * ANIMAL_FILL[0] / MAX_SCALE   # px: a smaller animal would need a larger level
 
 
 def auto_min_size(height: int) -> float:
@@ -112,10 +116,12 @@ class HunterDetector:
             raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
         if not 0 < threshold < 1:
             raise SaviourError(f"threshold must be in (0, 1), got {threshold}")
-        if min_size is not None and not min_size > 0:
-            raise SaviourError(f"min_size must be a positive number of pixels, got {min_size}")
-        if scales is not None and (len(scales) == 0 or any(not s > 0 for s in scales)):
-            raise SaviourError(f"scales must be positive numbers, got {list(scales)}")
+        if min_size is not None and not min_size >= SMALLEST_MIN_SIZE:
+            raise SaviourError(f"min_size must be at least {SMALLEST_MIN_SIZE:.3g} pixels (a smaller animal would need "
+                               f"the frame enlarged more than {MAX_SCALE:g}x), got {min_size}")
+        if scales is not None and (len(scales) == 0 or any(not 0 < s <= MAX_SCALE for s in scales)):
+            raise SaviourError(f"scales must be numbers in (0, {MAX_SCALE:g}] (a level at most {MAX_SCALE:g}x the "
+                               f"frame's side), got {', '.join(f'{s:g}' for s in scales)}")
         self.classifier, self.stride, self.threshold, self.min_size = classifier, stride, threshold, min_size
         self.scales = tuple(scales) if scales is not None else None
         self.labels = tuple(classifier.labels)

@@ -4,30 +4,31 @@ Per input, under OUT/<name>/: `annotated.mp4` (before | after, or after alone; H
 "defended" `defended.mp4` (the defended frames without the hunter's overlay), `frames.jsonl` (one line per
 frame: detections before and after, aim points, heatmap statistics, timings) and `summary.json`,
 which is written last, so its presence marks the input as done. Every file appears under its final
-name only when complete. OUT/batch_summary.json lists each input as done, skipped or failed.
+name only when complete. OUT/batch_summary.json lists each input as done, skipped, failed or pending.
+
+A summary records its input (absolute path, size, modification time) and the settings that shaped the
+output, so a finished folder stands only for that input made that way: another input of the same
+name, or the same input with other settings, gets a folder of its own (`clip-2`), and an input that
+changed on disk, or was read truncated, is redone in its folder. One batch at a time writes to an
+output folder (an OS lock on OUT/.saviour.lock).
+
+This module loads no model until the inputs are known and the folder is held, so an interrupt
+during start-up still writes the batch summary.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
-from engine.detect import target_point
-from engine.detections import Detections
-from engine.errors import SaviourError
-from engine.files import atomic_path, write_atomically
-from realtime.memory import HeapTrimmer
-from realtime.overlay import output_view
-from realtime.pipeline import DefendedPipeline, FrameResult
+from engine.errors import SaviourError, warn
+from engine.files import describe_failure, folder_lock, write_atomically
 from realtime.sources import IMAGE_SUFFIXES, ImageFilesSource, Source, VideoFileSource
-from realtime.video import Mp4Writer
-from realtime.workers import InOrder, threads_per_worker
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
@@ -40,6 +41,8 @@ def expand_inputs(specs: list[str], out: Path | None = None) -> list[Path]:
     outputs = out.resolve() if out is not None else None
     found: list[Path] = []
     for spec in specs:
+        if not spec.strip():
+            raise SaviourError("an input is empty: give video files, folders or glob patterns")
         path = Path(spec)
         if path.is_dir():
             found += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) or [path]
@@ -51,146 +54,152 @@ def expand_inputs(specs: list[str], out: Path | None = None) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def output_names(paths: list[Path]) -> dict[Path, str]:
-    """Each input's output folder name: its file stem, with -2, -3 ... when stems repeat."""
-    names, used = {}, {}
-    for path in paths:
-        used[path.stem] = used.get(path.stem, 0) + 1
-        names[path] = path.stem if used[path.stem] == 1 else f"{path.stem}-{used[path.stem]}"
-    return names
-
-
-@dataclass
-class BatchReport:
-    done: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
-    failed: list = field(default_factory=list)   # (input, reason)
-
-
-def detections_json(detections: Detections) -> list[dict]:
-    return [{"label": name, "score": round(float(score), 4), "xyxy": [round(float(v), 1) for v in box]}
-            for name, score, box in zip(detections.names, detections.score, detections.xyxy)]
-
-
-def frame_record(index: int, result: FrameResult) -> dict:
-    record = {"frame": index, "before": detections_json(result.before), "after": detections_json(result.after),
-              "aim_before": _point(target_point(result.before)), "aim_after": _point(target_point(result.after)),
-              "timings_ms": {k: round(v, 2) for k, v in result.timings.items()}}
-    if result.heatmap is not None:
-        record["heatmap"] = {"mean": round(float(result.heatmap.mean()), 4), "max": round(float(result.heatmap.max()), 4)}
-    return record
-
-
-def _point(point):
-    return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
-
-
 def open_input(path: Path) -> Source:
     """A video file, or a folder of images as a video of 30 FPS in name order."""
     if not path.is_dir():
         return VideoFileSource(path)
-    images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = _images(path)
     if not images:
         raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) "
                            f"or images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
     return ImageFilesSource(images, description=str(path))
 
 
-def process_input(path: Path, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
-                  workers: int = 2, view: str = "side-by-side") -> dict:
-    """Run one video; write its three outputs; return its summary. Chunks of up to `batch_size`
-    same-sized frames are detected and defended on `workers` threads at once; heatmaps and writing
-    follow in frame order."""
-    source = open_input(path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written, started = _Written(), time.perf_counter()
-    with atomic_path(out_dir / "frames.jsonl") as log_tmp:
-        with (Mp4Writer(out_dir / video_name(view), fps=source.fps, sound_of=source.sound) as video,
-              open(log_tmp, "w") as log,
-              InOrder(pipeline.detect_and_defend, workers) as work, threads_per_worker(workers)):
-            def render(result: FrameResult) -> np.ndarray:
-                return output_view(result, pipeline.mode, view)
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
-            def write_next():
-                _write(pipeline.add_heatmaps(work.next()), render, video, log, written, progress)
 
-            def submit(frames):
-                work.submit(frames)
-                if work.full:
-                    write_next()
+def fingerprint(path: Path) -> dict:
+    """What identifies an input's content cheaply: its absolute path, size and modification time
+    (for a folder of images, their total size and latest time); a changed file is redone."""
+    files = _images(path) if path.is_dir() else [path]
+    stats = [f.stat() for f in files if f.exists()]
+    return {"path": str(path.resolve()), "size": sum(s.st_size for s in stats),
+            "mtime_ns": max((s.st_mtime_ns for s in stats), default=0)}
 
-            chunk = []
-            for frame in source:
-                if chunk and (len(chunk) == batch_size or frame.shape != chunk[0].shape):   # one size per pass
-                    submit(chunk)
-                    chunk = []
-                chunk.append(frame)
-            if chunk:
-                work.submit(chunk)
-            while work.pending:
-                write_next()
-    seconds = time.perf_counter() - started
-    summary = {"input": str(path), "frames": written.frames, "fps_source": source.fps, "seconds": round(seconds, 2),
-               "speed_x_realtime": round(written.frames / source.fps / seconds, 3) if seconds else None,
-               "mode": pipeline.mode, "view": view, "frames_aimed_at_a_chicken": written.aimed}
-    _write_json(out_dir / "summary.json", summary)
-    return summary
+
+def _recorded(folder: Path) -> tuple[str, dict | None] | None:
+    """(input path, settings) that a finished output folder records; None when it holds no readable
+    summary. Summaries of earlier versions record no settings: they stand for no settings asked now."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        source = summary.get("source") or {"path": str(Path(summary["input"]).resolve())}
+        return source["path"], summary.get("settings")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def output_folders(paths: list[Path], out: Path, settings: dict) -> dict[Path, Path]:
+    """Each input's output folder: the one whose summary records that input and these settings, else
+    the first of its file stem, stem-2, stem-3 ... that no summary and no other input holds."""
+    claims = {folder.name: _recorded(folder) for folder in (out.iterdir() if out.is_dir() else []) if folder.is_dir()}
+    owner = {claim[0]: name for name, claim in claims.items() if claim is not None and _same(claim[1], settings)}
+    chosen = {path: owner.get(fingerprint(path)["path"]) for path in paths}
+    claims = {name: claim for name, claim in claims.items() if claim is not None}
+    taken = set(claims) | {name for name in chosen.values() if name}
+    for path in paths:
+        if chosen[path] is None:
+            name, n = path.stem, 1
+            while name in taken:
+                n += 1
+                name = f"{path.stem}-{n}"
+            chosen[path] = name
+            taken.add(name)
+    return {path: out / name for path, name in chosen.items()}
+
+
+def _same(recorded: dict | None, settings: dict) -> bool:
+    """Settings as a summary records them (through JSON) against the run's own."""
+    return json.dumps(recorded, sort_keys=True) == json.dumps(settings, sort_keys=True)
+
+
+def redo_reason(folder: Path, source: dict) -> str | None:
+    """Why a folder that stands for its input is not done: None when it is done and up to date."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return "not done"
+    if summary.get("truncated"):
+        return "its input was read truncated"
+    if {k: summary.get("source", {}).get(k) for k in ("size", "mtime_ns")} != {k: source[k] for k in ("size", "mtime_ns")}:
+        return "its input changed since"
+    return None
 
 
 @dataclass
-class _Written:
-    frames: int = 0
-    aimed: dict = field(default_factory=lambda: {"before": 0, "after": 0})
-    trimmer: HeapTrimmer = field(default_factory=HeapTrimmer)
+class BatchReport:
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)    # (input, reason)
+    pending: list = field(default_factory=list)   # not reached, or interrupted
+    outputs: dict = field(default_factory=dict)   # input -> its output folder
+
+    def settle(self, path: Path, outcome: str, reason: str | None = None) -> None:
+        self.pending.remove(str(path))
+        if outcome == "failed":
+            self.failed.append((str(path), reason))
+        else:
+            getattr(self, outcome).append(str(path))
+
+    def write(self, out: Path) -> None:
+        write_atomically(out / "batch_summary.json", json.dumps({
+            "done": self.done, "skipped": self.skipped,
+            "failed": [{"input": p, "reason": r} for p, r in self.failed],
+            "pending": self.pending, "outputs": self.outputs}, indent=2) + "\n")
 
 
-def _write(results: list[FrameResult], render, video, log, written: _Written, progress) -> None:
-    for result in results:
-        video.write(render(result))
-        record = frame_record(written.frames, result)
-        log.write(json.dumps(record) + "\n")
-        written.aimed["before"] += record["aim_before"] is not None
-        written.aimed["after"] += record["aim_after"] is not None
-        written.frames += 1
-        written.trimmer.tick()
-        progress.update(1)
-
-
-def run_batch(inputs: list[str], out: Path, pipeline: DefendedPipeline, batch_size: int = 8,
+def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport, batch_size: int = 8,
               force: bool = False, workers: int = 2, view: str = "side-by-side") -> BatchReport:
-    """Every input in turn; a failing input is recorded and the batch goes on."""
-    report = BatchReport()
-    paths = expand_inputs(inputs, out)
+    """Every input in turn; an input that fails, for any reason, is recorded and the batch goes on."""
+    from realtime.batch_video import process_input
+
+    folders = output_folders(paths, out, settings)
+    for path in tqdm(paths, desc="batch", unit="file", position=0):
+        folder, source = folders[path], fingerprint(path)
+        report.outputs[str(path)] = str(folder)
+        reason = redo_reason(folder, source)
+        if reason is None and not force:
+            report.settle(path, "skipped")
+            continue
+        if reason not in (None, "not done"):
+            warn(f"{path}: {reason}; redoing it in {folder}")
+        try:
+            opened = open_input(path)
+            with tqdm(total=opened.frames, desc=path.name, unit="frame", position=1, leave=False) as bar:
+                process_input(opened, folder, pipeline, batch_size, bar, workers, view,
+                              record={"input": str(path), "source": source, "settings": settings})
+            report.settle(path, "done")
+        except Exception as error:   # one input's failure, whatever it is, is that input's alone
+            reason = describe_failure(error)
+            reason = reason if isinstance(error, (SaviourError, OSError)) else f"{path}: {reason}"
+            report.settle(path, "failed", reason)
+            tqdm.write(f"saviour: failed: {reason}")
+    return report
+
+
+def batch(args: argparse.Namespace) -> int:
+    """The `saviour batch` command: hold the output folder, load the pipeline, run the inputs, and
+    write the batch summary however the run ends."""
+    out = Path(args.out)
+    paths = expand_inputs(args.inputs, out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SaviourError(f"{out}: cannot write output there ({error.strerror or error})") from None
-    names = output_names(paths)
-    try:
-        for path in tqdm(paths, desc="batch", unit="file", position=0):
-            target = out / names[path]
-            if (target / "summary.json").is_file() and not force:
-                report.skipped.append(str(path))
-                continue
-            try:
-                total = open_input(path).frames
-                with tqdm(total=total, desc=path.name, unit="frame", position=1, leave=False) as bar:
-                    process_input(path, target, pipeline, batch_size, bar, workers, view)
-                report.done.append(str(path))
-            except SaviourError as error:
-                report.failed.append((str(path), str(error)))
-                tqdm.write(f"saviour: failed: {error}")
-    finally:
-        _write_json(out / "batch_summary.json", {
-            "done": report.done, "skipped": report.skipped,
-            "failed": [{"input": p, "reason": r} for p, r in report.failed]})
-    return report
+    if not out.is_dir():
+        raise SaviourError(f"{out}: is a file; give a folder for the outputs")
+    report = BatchReport(pending=[str(p) for p in paths])
+    with folder_lock(out):
+        try:
+            from realtime.batch_video import batch_pipeline
 
-
-def video_name(view: str) -> str:
-    """The output video's name: the hunter's overlay makes it annotated; the bare defended view is not."""
-    return "defended.mp4" if view == "defended" else "annotated.mp4"
-
-
-def _write_json(path: Path, data: dict) -> None:
-    write_atomically(path, json.dumps(data, indent=2) + "\n")
+            pipeline, settings = batch_pipeline(args)
+            run_batch(paths, out, pipeline, settings, report, args.batch_size, args.force, args.workers, args.view)
+        finally:
+            report.write(out)
+    print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "
+          f"failed {len(report.failed)}")
+    for _, reason in report.failed:
+        print(f"  failed: {reason}")
+    print(f"wrote {out / 'batch_summary.json'}")
+    return 1 if report.failed else 0

@@ -13,7 +13,8 @@ from tqdm import tqdm
 from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from engine.detect import HunterDetector
-from realtime.batch import process_input
+from realtime.batch import open_input
+from realtime.batch_video import process_input
 from realtime.live import LiveApp, LiveState
 from realtime.pipeline import DefendedPipeline
 from realtime.sources import WorldSource
@@ -50,7 +51,7 @@ def batch_speed(detector: HunterDetector, frames: int, view: str = "side-by-side
                 video.write(world.render(i)[0])
         pipeline = DefendedPipeline(detector, library, "camouflage")
         with tqdm(total=frames, desc="batch 720p", unit="frame", leave=False) as bar:
-            summary = process_input(clip, Path(folder) / "out", pipeline, 8, bar, view=view)
+            summary = process_input(open_input(clip), Path(folder) / "out", pipeline, 8, bar, view=view)
     return summary["speed_x_realtime"]
 
 

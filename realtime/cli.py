@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import textwrap
 from importlib import metadata
@@ -13,7 +14,7 @@ from blocks.choices import DEFAULT_LIBRARY, PURPOSES
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, DEVICE_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from engine.errors import SaviourError
-from engine.files import final_name
+from engine.files import describe_failure
 from realtime import config
 from realtime.choices import DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS
 
@@ -353,7 +354,7 @@ def _add_batch(sub) -> None:
         saviour batch clips/ --out out/batch --force          # redo inputs that are already done
         saviour batch clips/ --view defended                  # the defended video alone, no overlay
         saviour batch screenshots/                            # a folder of images: one 30 FPS video
-        """, _handler("commands", "batch"))
+        """, _handler("batch", "batch"))
     batch.add_argument("inputs", nargs="+", metavar="INPUT",
                        help="video files, folders of videos (or of images: one video each) or glob patterns")
     batch.add_argument("--out", default="out/batch",
@@ -480,13 +481,22 @@ def _unrecognized(extra: list[str], argv: list[str]) -> str:
     return message
 
 
-def _io_failure(error: OSError) -> str:
-    """One line for a failed read or write, naming the file the user asked for, not its temporary name."""
-    reason = error.strerror or str(error)
-    return f"{final_name(error.filename)}: {reason}" if error.filename else reason
+def _terminate(signum, frame):
+    """SIGTERM as Ctrl-C: every command then removes its partial files the way it does on Ctrl-C.
+    Later signals are ignored, so that clean-up is not itself cut short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate)   # first, so start-up (seconds of imports) is covered
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     # FFmpeg (inside OpenCV) prints its own errors, such as a refused stream connection, beside ours;
     # an environment setting of the user's own still wins
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", QUIET)
@@ -506,6 +516,6 @@ def main(argv: list[str] | None = None) -> int:
         print("saviour: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as error:   # a full disk or a vanished folder mid-run: the writers removed their partial files
-        print(f"saviour: error: {_io_failure(error)}", file=sys.stderr)
+        print(f"saviour: error: {describe_failure(error)}", file=sys.stderr)
         return EXIT_FAILED
     return code or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,6 @@ from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from realtime.demo import run_demo
 from realtime.evaluate import CONDITIONS, evaluate_detector
-from realtime.heatmap import HunterHeatmap
 from realtime.overlay import hunter_view
 from realtime.patches import folder_patches, world_patches, world_scenes
 from realtime.pipeline import DefendedPipeline
@@ -35,6 +34,7 @@ ACCURACY_SEEDS = range(2000, 2020)
 BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
 PATCH_WORKERS = min(4, os.cpu_count() or 1)   # threads cutting training patches
+EXIT_SOURCE_LOST = 1
 
 
 def load_hunter(weights: str, device) -> tuple[torch.nn.Module, str]:
@@ -154,27 +154,6 @@ def demo(args: argparse.Namespace) -> None:
     print(f"wrote {Path(args.out) / 'demo.mp4'}, demo.gif, demo_summary.json")
 
 
-def batch(args: argparse.Namespace) -> int:
-    from realtime.batch import run_batch
-
-    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
-    library = load_library(args.library, hunter, hunter_sha256)
-    heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
-    detector = HunterDetector(hunter, min_size=args.min_size)
-    pipeline = DefendedPipeline(detector, library, args.mode, args.fraction, heatmap=heatmap)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        report = run_batch(args.inputs, Path(args.out), pipeline, args.batch_size, args.force, args.workers, args.view)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "
-          f"failed {len(report.failed)}")
-    for path, reason in report.failed:
-        print(f"  failed: {reason}")
-    print(f"wrote {Path(args.out) / 'batch_summary.json'}")
-    return 1 if report.failed else 0
-
-
 def gif(args: argparse.Namespace) -> None:
     from realtime.gif_command import defended_frames, write_sized_gif
 
@@ -193,7 +172,7 @@ def gif(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")
 
 
-def live(args: argparse.Namespace) -> None:
+def live(args: argparse.Namespace) -> int:
     from realtime.live import LiveApp, LiveState, check_display, playback_pace
     from realtime.virtualcam import VirtualCamera
 
@@ -218,20 +197,18 @@ def live(args: argparse.Namespace) -> None:
     except SaviourError:
         source.close()
         raise
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(max_frames=args.max_frames, record=args.record)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         print(f"{app.frames} frames, {app.fps:.1f} FPS at the end, {source.dropped} dropped")
         if camera is not None and camera.sent:
             print(f"sent {camera.sent} frames to the virtual camera {camera.name}")
         for path in app.saved:
             print(f"wrote {path}")
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    if getattr(source, "lost", False):   # what was recorded is kept, but the run did not end as asked
+        print(f"saviour: error: {args.source}: the source was lost after {app.frames} frames", file=sys.stderr)
+        return EXIT_SOURCE_LOST
+    return 0
 
 
 def bench(args: argparse.Namespace) -> None:

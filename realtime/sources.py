@@ -24,6 +24,25 @@ from realtime.world import FarmWorld
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 PREFETCH = 8
+DEFAULT_FPS = 30.0
+FPS_RANGE = (1.0, 240.0)   # outside it a reported rate is a broken header, not a real one
+
+
+def frame_rate(reported: float, description: str) -> float:
+    """The rate a source reports, or DEFAULT_FPS when it reports none (0) or an implausible one, such as
+    a container with a broken timescale whose outputs would otherwise play at 1/512 FPS."""
+    if not reported > 0:   # 0, -1 or NaN: the source does not know
+        return DEFAULT_FPS
+    if not FPS_RANGE[0] <= reported <= FPS_RANGE[1]:
+        warn(f"{description}: reports {reported:.4g} frames per second; using {DEFAULT_FPS:g}")
+        return DEFAULT_FPS
+    return reported
+
+
+def _short_of(read: int, length: int) -> bool:
+    """True when `read` frames fall clearly short of a `length` that a header gives: some containers
+    only estimate it from the duration, so a frame or two (or 1%) missing is not a cut-off file."""
+    return read < length - max(2, length // 100)
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -90,8 +109,9 @@ class VideoFileSource(Source):
             capture.release()
             raise SaviourError(f"{self.path}: cannot read it as a video")
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.fps = frame_rate(capture.get(cv2.CAP_PROP_FPS), str(self.path))
         capture.release()
+        self.truncated = False   # set once a read of the whole file ends short of its header's count
         self.header_frames = count if count > 0 else None   # None for a still image or a live stream
         self.sound = self.path
         known = self.header_frames
@@ -118,8 +138,9 @@ class VideoFileSource(Source):
 
     def _warn_if_short(self, read: int) -> None:
         """Say so when a file ends well before the frame count its header gives (a cut-off download
-        or recording): the run goes on with the frames there are. Some containers only estimate it."""
-        if self.header_frames and read < self.frames - max(2, self.frames // 100):
+        or recording): the run goes on with the frames there are, and `truncated` tells the caller."""
+        if self.header_frames and _short_of(read, self.frames):
+            self.truncated = True
             warn(f"{self.path}: the video ended after {read} of {self.frames} frames; it may be truncated")
 
 
@@ -186,7 +207,10 @@ class LiveSource(Source):
     """A camera, a stream or the screen, read on a thread that keeps only the newest frame.
 
     A device that stops delivering is reopened up to `retries` times with doubling waits; then the
-    iteration ends (the caller finalises its outputs). Frames of a new size after a reopen are passed on.
+    iteration ends with `lost` set (the caller finalises its outputs). Frames of a new size after a
+    reopen are passed on. A stream of finite length (a video served over HTTP) that has delivered all
+    its frames has ended, not failed: the iteration ends without a reopen. One that fails part way is
+    reopened where it stopped, and its retry budget is only renewed by frames it had not delivered yet.
     """
 
     live = True
@@ -200,6 +224,7 @@ class LiveSource(Source):
         self.fps = getattr(self.reader, "fps", 30.0)
         self._newest, self._fresh = None, threading.Condition()
         self._stopped, self._ended, self.reopens, self.dropped = False, False, 0, 0
+        self.lost = False   # True when the iteration ended because the source failed for good
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -213,31 +238,40 @@ class LiveSource(Source):
             self.reader.close()
 
     def _read_until_gone(self) -> None:
-        failures = 0
+        failures, furthest = 0, 0
         while not self._stopped:
             frame = self.reader.read()
             if frame is None:
+                if getattr(self.reader, "finished", False):
+                    return
                 failures += 1
                 if failures > self.retries:
+                    self.lost = True
                     warn(f"{self.description}: still no frame after {self.retries} reopening(s); ending the run")
-                    break
+                    return
                 wait = self.backoff * 2 ** (failures - 1)
                 warn(f"{self.description}: no frame; reopening in {wait:g} s ({failures} of {self.retries})")
                 time.sleep(wait)
                 self.reader.close()
-                self.reader = self._reopen()
+                self.reader = self._reopen(furthest)
                 self.reopens += 1
                 continue
-            failures = 0
+            finite = getattr(self.reader, "length", None) is not None
+            if not finite or self.reader.position > furthest:   # new content: the source works again
+                failures, furthest = 0, self.reader.position if finite else 0
             with self._fresh:
                 if self._newest is not None:
                     self.dropped += 1
                 self._newest = to_bgr8(frame)
                 self._fresh.notify()
 
-    def _reopen(self):
+    def _reopen(self, position: int):
+        """A new reader, moved on to `position` when it reads content of finite length."""
         try:
-            return self.open_reader() or _Closed()
+            reader = self.open_reader()
+            if reader is not None and getattr(reader, "length", None) is not None:
+                reader.skip_to(position)
+            return reader or _Closed()
         except (SaviourError, OSError, cv2.error):
             return _Closed()
 
@@ -264,11 +298,19 @@ class _Closed:
 
 
 class CaptureReader:
-    """cv2.VideoCapture of a camera index or a stream URL, read one frame at a time."""
+    """cv2.VideoCapture of a camera index or a stream URL, read one frame at a time.
+
+    `length` is the number of frames a stream of finite length reports (a video file served over
+    HTTP), None for a camera or a live stream; `position` counts the frames read of it, and
+    `finished` tells a stream that delivered them all from one that failed.
+    """
 
     def __init__(self, target):
         self.capture = cv2.VideoCapture(target)
-        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.fps = frame_rate(self.capture.get(cv2.CAP_PROP_FPS), str(target))
+        count = self.capture.get(cv2.CAP_PROP_FRAME_COUNT) if not isinstance(target, int) else 0
+        self.length = int(count) if 0 < count < 2 ** 31 else None
+        self.position = 0
 
     @classmethod
     def open(cls, target):
@@ -285,7 +327,19 @@ class CaptureReader:
 
     def read(self):
         ok, frame = self.capture.read()
-        return frame if ok else None
+        if not ok:
+            return None
+        self.position += 1
+        return frame
+
+    @property
+    def finished(self) -> bool:
+        return self.length is not None and not _short_of(self.position, self.length)
+
+    def skip_to(self, position: int) -> None:
+        """Read on, without converting, to frame `position` (a reopened stream starts from its beginning)."""
+        while self.position < position and self.capture.grab():
+            self.position += 1
 
     def close(self):
         self.capture.release()
@@ -340,6 +394,9 @@ def screen_region(spec: str) -> dict | None:
 def open_source(spec: str, frames: int | None = None, seed: int = 0, retries: int = 3) -> Source:
     """A source from its spec: `world`, a camera index (`0`), `screen[:x,y,w,h]`, a stream URL,
     a folder of images, a glob of images, or a video file."""
+    if not spec.strip():
+        raise SaviourError("--source is empty: give world, a camera index, screen, a stream URL, a video, "
+                           "a folder or a glob of images")
     if spec == "world":
         return WorldSource(seed=seed, frames=frames if frames is not None else 300)
     if spec.isdigit():

@@ -66,6 +66,13 @@ def letterboxed(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
+def even_sided(frame: np.ndarray) -> np.ndarray:
+    """yuv420p needs even sides: drop a last odd row or column, or, of a side of one pixel, repeat it."""
+    if min(frame.shape[:2]) < 2:
+        frame = cv2.copyMakeBorder(frame, 0, int(frame.shape[0] < 2), 0, int(frame.shape[1] < 2), cv2.BORDER_REPLICATE)
+    return frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
+
+
 class Mp4Writer:
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 
@@ -88,8 +95,7 @@ class Mp4Writer:
     def write(self, frame: np.ndarray, seconds: float | None = None) -> None:
         """Append a frame. With `seconds`, its time from the start (a live run's clock: frames then
         play back at the pace they were shown); without, the next slot at `fps`. Use one or the other."""
-        # yuv420p needs even sides; drop a last odd row or column.
-        frame = frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
+        frame = even_sided(frame)
         if self._container is None:
             self._open(frame.shape[1], frame.shape[0], timed=seconds is not None)
         # a frame of another size (a folder of mixed images) is fitted in; PyAV would stretch it

@@ -111,8 +111,8 @@ def test_a_recursive_glob_does_not_take_the_batchs_own_outputs_as_inputs(tmp_pat
     assert not (out / "annotated").exists()
 
 
-def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch):
-    from realtime import batch
+def test_an_interrupted_batch_leaves_no_partial_file_nor_empty_folder(tmp_path, clip, monkeypatch):
+    from realtime import batch_video as batch
 
     calls = {"n": 0}
     original = batch.output_view
@@ -126,8 +126,9 @@ def test_an_interrupted_batch_leaves_no_partial_file(tmp_path, clip, monkeypatch
     monkeypatch.setattr(batch, "output_view", interrupt_on_the_fifth_frame)
     out = tmp_path / "out"
     assert main(["batch", str(clip), "--out", str(out), "--batch-size", "2", "--device", "cpu"]) == 130
-    assert not (out / "farm" / "annotated.mp4").exists() and not (out / "farm" / "summary.json").exists()
-    assert not list(out.rglob("*.part")) and json.loads((out / "batch_summary.json").read_text())["done"] == []
+    assert not (out / "farm").exists() and not list(out.rglob("*.part"))
+    summary = json.loads((out / "batch_summary.json").read_text())
+    assert (summary["done"], summary["pending"]) == ([], [str(clip)])
 
 
 def test_gif_of_the_defended_view_fits_the_size_limit(tmp_path, capsys):

@@ -26,6 +26,8 @@ def detector():
     ({"scales": (0.5, -0.25)}, "scales"),
     ({"scales": ()}, "scales"),
     ({"min_size": 0}, "min_size"),
+    ({"scales": (100,)}, r"scales must be numbers in \(0, 2\] \(a level at most 2x the frame's side\), got 100"),
+    ({"min_size": 5}, "min_size must be at least 6.88 pixels"),
 ])
 def test_bad_settings_are_refused(kwargs, message, random_hunter):
     with pytest.raises(SaviourError, match=message):

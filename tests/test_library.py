@@ -93,14 +93,38 @@ def broken_copy(tmp_path, change):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda folder, entry: entry.pop("success_rate"), "missing field(s) success_rate"),
-    (lambda folder, entry: entry.update(target="cow"), "unknown target class 'cow'"),
-    (lambda folder, entry: entry.update(purpose="party"), "unknown purpose 'party'"),
+    (lambda folder, entry: entry.pop("success_rate"), "block 1: missing field(s) success_rate"),
+    (lambda folder, entry: entry.update(target="cow"), "block 1: target: expected one of chicken, pig, panda, "
+                                                       "terrain, got 'cow'"),
+    (lambda folder, entry: entry.update(purpose="party"), "block 1: purpose: expected one of camouflage, "
+                                                          "ghost-chicken, panda-decoy, got 'party'"),
+    (lambda folder, entry: entry.update(hunter_sha256=12345), "block 1: hunter_sha256: expected the 64 hex digits "
+                                                              "of a SHA-256, got 12345"),
+    (lambda folder, entry: entry.update(success_rate="high"), "block 1: success_rate: expected a rate in [0, 1], "
+                                                              "got 'high'"),
+    (lambda folder, entry: entry.update(clean_probability=1.5), "block 1: clean_probability: expected a "
+                                                                "probability in [0, 1], got 1.5"),
+    (lambda folder, entry: entry.update(params=[1, 2]), "block 1: params: expected a mapping"),
+    (lambda folder, entry: entry.update(scene_success_rate=True), "block 1: scene_success_rate: expected a rate"),
     (lambda folder, entry: (folder / entry["file"]).write_bytes(b"not a png"), "not a readable PNG"),
 ])
-def test_bad_manifests_are_refused_by_name(tmp_path, change, message):
+def test_bad_manifests_are_refused_by_file_block_and_field(tmp_path, change, message):
     with pytest.raises(SaviourError, match=re.escape(message)):
         load(broken_copy(tmp_path, change))
+
+
+@pytest.mark.parametrize("name", ["../outside.png", "/etc/passwd", "../../../../etc/passwd", "sub/block.png",
+                                  "..", "block.txt", 7])
+def test_a_block_file_outside_the_library_is_refused_before_it_is_opened(tmp_path, name, monkeypatch):
+    import cv2
+
+    library = broken_copy(tmp_path, lambda folder, entry: entry.update(file=name))
+    (tmp_path / "outside.png").write_bytes((library / "camouflage-terrain-eot.png").read_bytes())
+    opened = []
+    monkeypatch.setattr(cv2, "imdecode", lambda *args: opened.append(args))
+    with pytest.raises(SaviourError, match=re.escape("block 1: file: expected a plain .png file name inside")):
+        load(library)
+    assert opened == []
 
 
 def test_wrong_block_size_is_refused(tmp_path):

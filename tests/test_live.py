@@ -89,14 +89,16 @@ class UnpluggedCamera:
         pass
 
 
-def test_a_camera_unplugged_mid_run_ends_the_run_with_a_finished_recording(tmp_path, monkeypatch, capsys):
+def test_a_camera_unplugged_mid_run_ends_the_run_with_a_finished_recording_and_exit_code_1(tmp_path, monkeypatch,
+                                                                                        capsys):
     monkeypatch.setattr(UnpluggedCamera, "opened", 0)
     monkeypatch.setattr(sources.cv2, "VideoCapture", UnpluggedCamera)
     record = tmp_path / "run.mp4"
     code = main(["live", "--source", "0", "--no-window", "--retries", "2", "--record", str(record), "--device", "cpu"])
     err = capsys.readouterr().err
-    assert code == 0 and UnpluggedCamera.opened == 3
+    assert code == 1 and UnpluggedCamera.opened == 3
     assert "camera 0: no frame; reopening in 0.5 s (1 of 2)" in err and "camera 0: still no frame after 2" in err
+    assert err.splitlines()[-1].startswith("saviour: error: 0: the source was lost after ")
     with av.open(str(record)) as video:
         assert 0 < sum(1 for _ in video.decode(video=0)) <= 45
     assert record.with_suffix(".gif").stat().st_size > 0 and not list(tmp_path.glob(".*.part"))

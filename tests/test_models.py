@@ -57,8 +57,9 @@ def test_bare_state_dict_is_accepted(tmp_path, random_hunter):
 
 @pytest.mark.parametrize("content, message", [
     (None, "no such weights file"),
-    (b"not a checkpoint at all", "not a readable PyTorch checkpoint"),
-    ("truncated", "not a readable PyTorch checkpoint"),
+    (b"not a checkpoint at all", r"not a PyTorch checkpoint \(neither the zip archive torch.save writes nor a"),
+    (b"\x80" + bytes(range(1, 200)), r"not a readable PyTorch checkpoint \(its data is damaged or cut off\)$"),
+    ("truncated", r"not a readable PyTorch checkpoint \(its data is damaged or cut off\)$"),
     ("resnet", r"do not fit the hunter architecture \(10 missing and 122 unexpected tensors"),
     ("pickled module", "pickled Python objects, which are not loaded for safety; save model.state_dict()"),
     ("five classes", r"head.4.weight is \(5, 8\) in the file, \(4, 8\) in the model"),

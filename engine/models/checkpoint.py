@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.models.torchvision_models import load_torchvision
 
 ARCHITECTURES = {"hunter": Hunter, "farm": FarmClassifier}
+ZIP_MAGIC, PICKLE_MAGIC = b"PK\x03\x04", b"\x80"   # how torch.save's archive and a legacy pickle begin
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
@@ -102,19 +104,34 @@ def _mismatch(expected: dict, found: dict) -> str | None:
 def _read(path: Path) -> dict:
     if not path.is_file():
         raise SaviourError(f"{path}: no such weights file")
+    with open(path, "rb") as file:
+        header = file.read(4)
+    if not header.startswith((ZIP_MAGIC, PICKLE_MAGIC)):
+        raise SaviourError(f"{path}: not a PyTorch checkpoint (neither the zip archive torch.save writes "
+                           "nor a legacy pickle)")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # torch's notes on a damaged file's pickle protocol: ours says it
+            warnings.simplefilter("ignore", UserWarning)
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if reason.startswith("Weights only load failed"):
-            reason = "it holds pickled Python objects, which are not loaded for safety; save model.state_dict()"
-        raise SaviourError(f"{path}: not a readable PyTorch checkpoint ({reason[:120]})") from None
+        raise SaviourError(f"{path}: not a readable PyTorch checkpoint ({_load_failure(error)})") from None
     if isinstance(checkpoint, dict) and "state_dict" not in checkpoint and all(
             isinstance(v, torch.Tensor) for v in checkpoint.values()):
         checkpoint = {"state_dict": checkpoint}   # a bare state_dict, as torch.save(model.state_dict()) writes
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise SaviourError(f"{path}: not a classifier checkpoint (expected a state_dict)")
     return checkpoint
+
+
+def _load_failure(error: Exception) -> str:
+    """Why torch.load refused a file, in a few words: only a pickled Python object (a whole model, a
+    class of the user's) is refused for safety; anything else is damage."""
+    text = str(error).strip()
+    if "Unsupported global" in text:
+        return "it holds pickled Python objects, which are not loaded for safety; save model.state_dict()"
+    if text.startswith(("Weights only load failed", "PytorchStreamReader failed")):
+        return "its data is damaged or cut off"
+    return (text.splitlines()[0] if text else type(error).__name__)[:120]
 
 
 def _verify_shipped(path: Path) -> None:
