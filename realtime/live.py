@@ -23,7 +23,6 @@ from realtime.heatmap import HunterHeatmap
 from realtime.memory import HeapTrimmer
 from realtime.overlay import WHITE, YELLOW, after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline import DefendedPipeline, FrameResult
-from realtime.sources import LiveSource
 from realtime.video import Mp4Writer, letterboxed, prepare_output
 from realtime.workers import InOrder, threads_per_worker
 
@@ -328,10 +327,10 @@ def draw_help(shown: np.ndarray) -> None:
 
 
 def playback_pace(source, window: bool, fast: bool) -> float | None:
-    """The frame rate to show a run at: a video's, images' or the farm world's own in a window, so
-    they play at their speed; None (as fast as it goes) headless, with `fast`, or for a camera, a
-    stream or the screen, which deliver in real time already."""
-    return None if not window or fast or isinstance(source, LiveSource) else source.fps
+    """The frame rate to show a run at: a video's (also one served over HTTP), images' or the farm
+    world's own in a window, so they play at their speed; None (as fast as it goes) headless, with
+    `fast`, or for a camera, a live stream or the screen, which deliver in real time already."""
+    return None if not window or fast or source.live else source.fps
 
 
 def _detect_and_defend(pipeline: DefendedPipeline, frame: np.ndarray, submitted: float) -> tuple[FrameResult, float]:

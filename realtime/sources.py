@@ -208,12 +208,13 @@ class LiveSource(Source):
 
     A device that stops delivering is reopened up to `retries` times with doubling waits; then the
     iteration ends with `lost` set (the caller finalises its outputs). Frames of a new size after a
-    reopen are passed on. A stream of finite length (a video served over HTTP) that has delivered all
-    its frames has ended, not failed: the iteration ends without a reopen. One that fails part way is
-    reopened where it stopped, and its retry budget is only renewed by frames it had not delivered yet.
-    """
+    reopen are passed on.
 
-    live = True
+    A stream of finite length (a video file served over HTTP) is read as a file is: every frame, in
+    order (`live` False). Once it has delivered all its frames it has ended, not failed: the iteration
+    ends without a reopen. One that fails part way is reopened where it stopped, and its retry budget
+    is only renewed by frames it had not delivered yet.
+    """
 
     def __init__(self, open_reader, description: str, retries: int = 3, backoff: float = 0.5):
         self.open_reader, self.description = open_reader, description
@@ -222,6 +223,8 @@ class LiveSource(Source):
         if self.reader is None:
             raise SaviourError(f"{description}: cannot open it")
         self.fps = getattr(self.reader, "fps", 30.0)
+        self.frames = getattr(self.reader, "length", None)
+        self.live = self.frames is None
         self._newest, self._fresh = None, threading.Condition()
         self._stopped, self._ended, self.reopens, self.dropped = False, False, 0, 0
         self.lost = False   # True when the iteration ended because the source failed for good
@@ -260,6 +263,8 @@ class LiveSource(Source):
             if not finite or self.reader.position > furthest:   # new content: the source works again
                 failures, furthest = 0, self.reader.position if finite else 0
             with self._fresh:
+                if not self.live:   # a finite stream keeps every frame: wait until the last one is taken
+                    self._fresh.wait_for(lambda: self._newest is None or self._stopped)
                 if self._newest is not None:
                     self.dropped += 1
                 self._newest = to_bgr8(frame)
@@ -282,10 +287,13 @@ class LiveSource(Source):
                 if self._newest is None:
                     return
                 frame, self._newest = self._newest, None
+                self._fresh.notify()
             yield frame
 
     def close(self) -> None:
-        self._stopped = True
+        with self._fresh:
+            self._stopped = True
+            self._fresh.notify()
         self._thread.join(timeout=2)
 
 
