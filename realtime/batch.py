@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from engine.errors import SaviourError, warn
-from engine.files import describe_failure, folder_lock, write_atomically
+from engine.files import LOCK, describe_failure, folder_lock, write_atomically
 from realtime.sources import IMAGE_SUFFIXES, ImageFilesSource, Source, VideoFileSource
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -132,14 +133,15 @@ class BatchReport:
     skipped: list = field(default_factory=list)
     failed: list = field(default_factory=list)    # (input, reason)
     pending: list = field(default_factory=list)   # not reached, or interrupted
-    outputs: dict = field(default_factory=dict)   # input -> its output folder
+    outputs: dict = field(default_factory=dict)   # input done or skipped -> its output folder
 
-    def settle(self, path: Path, outcome: str, reason: str | None = None) -> None:
+    def settle(self, path: Path, outcome: str, reason: str | None = None, folder: Path | None = None) -> None:
         self.pending.remove(str(path))
         if outcome == "failed":
             self.failed.append((str(path), reason))
         else:
             getattr(self, outcome).append(str(path))
+            self.outputs[str(path)] = str(folder)
 
     def write(self, out: Path) -> None:
         write_atomically(out / "batch_summary.json", json.dumps({
@@ -156,10 +158,9 @@ def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: Ba
     folders = output_folders(paths, out, settings)
     for path in tqdm(paths, desc="batch", unit="file", position=0):
         folder, source = folders[path], fingerprint(path)
-        report.outputs[str(path)] = str(folder)
         reason = redo_reason(folder, source)
         if reason is None and not force:
-            report.settle(path, "skipped")
+            report.settle(path, "skipped", folder=folder)
             continue
         if reason not in (None, "not done"):
             warn(f"{path}: {reason}; redoing it in {folder}")
@@ -168,32 +169,49 @@ def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: Ba
             with tqdm(total=opened.frames, desc=path.name, unit="frame", position=1, leave=False) as bar:
                 process_input(opened, folder, pipeline, batch_size, bar, workers, view,
                               record={"input": str(path), "source": source, "settings": settings})
-            report.settle(path, "done")
+            report.settle(path, "done", folder=folder)
         except Exception as error:   # one input's failure, whatever it is, is that input's alone
             reason = describe_failure(error)
             reason = reason if isinstance(error, (SaviourError, OSError)) else f"{path}: {reason}"
             report.settle(path, "failed", reason)
-            tqdm.write(f"saviour: failed: {reason}")
+            tqdm.write(f"saviour: failed: {reason}", file=sys.stderr)
     return report
 
 
-def batch(args: argparse.Namespace) -> int:
-    """The `saviour batch` command: hold the output folder, load the pipeline, run the inputs, and
-    write the batch summary however the run ends."""
-    out = Path(args.out)
-    paths = expand_inputs(args.inputs, out)
+def _output_folder(out: Path) -> bool:
+    """Create the output folder if needed; True when this run made it."""
+    if out.exists() and not out.is_dir():
+        raise SaviourError(f"{out}: is a file; give a folder for the outputs")
+    made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SaviourError(f"{out}: cannot write output there ({error.strerror or error})") from None
-    if not out.is_dir():
-        raise SaviourError(f"{out}: is a file; give a folder for the outputs")
+    return made
+
+
+def batch(args: argparse.Namespace) -> int:
+    """The `saviour batch` command: hold the output folder, load the pipeline, run the inputs, and
+    write the batch summary however the run ends, but for a mistake in the settings, which leaves
+    nothing behind."""
+    out = Path(args.out)
+    paths = expand_inputs(args.inputs, out)
+    made = _output_folder(out)
     report = BatchReport(pending=[str(p) for p in paths])
     with folder_lock(out):
         try:
             from realtime.batch_video import batch_pipeline
 
             pipeline, settings = batch_pipeline(args)
+        except SaviourError:
+            if made:
+                (out / LOCK).unlink()
+                out.rmdir()
+            raise
+        except BaseException:   # an interrupt while the models load: every input is still pending
+            report.write(out)
+            raise
+        try:
             run_batch(paths, out, pipeline, settings, report, args.batch_size, args.force, args.workers, args.view)
         finally:
             report.write(out)

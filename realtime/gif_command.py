@@ -9,6 +9,7 @@ import numpy as np
 
 from engine.detect import target_point
 from engine.errors import SaviourError
+from engine.files import partial_name
 from realtime.gif import write_gif
 from realtime.overlay import hunter_view
 from realtime.pipeline import DefendedPipeline
@@ -42,7 +43,7 @@ def write_sized_gif(frames: list[np.ndarray], path: Path, fps: float, width: int
                     max_mb: float | None = None) -> tuple[Path, float, int]:
     """Write the GIF; while it is larger than `max_mb`, lower the frame rate and the width in turn.
     Returns the path and the frame rate and width it was written at."""
-    trial = path.with_name(f".{path.name}.sizing.gif")
+    trial = partial_name(path).with_suffix(".gif")   # Pillow picks the format by the suffix
     lower_fps = True
     try:
         while True:

@@ -2,6 +2,7 @@
 write past the limit fails in the OS as it would on a full disk, whichever library writes."""
 
 import errno
+import json
 import resource
 import signal
 import subprocess
@@ -9,8 +10,8 @@ import sys
 
 import pytest
 
-from engine.files import atomic_path, final_name, write_atomically
-from tests.media import world_clip
+from engine.files import atomic_path, final_name, partial_name, write_atomically
+from tests.faults.conftest import errors, leftovers
 
 LIMIT = 40_000   # bytes: more than any summary or log line, less than any of the videos below
 
@@ -20,26 +21,30 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return world_clip(tmp_path_factory.mktemp("clips") / "farm.mp4", 30)
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "realtime", *args, "--device", "cpu"], capture_output=True,
+                          text=True, timeout=300, preexec_fn=_limit_file_size)
 
 
 @pytest.mark.parametrize("command, output", [
-    (["batch", "{clip}", "--out", "{out}"], "farm/annotated.mp4"),
     (["live", "--source", "{clip}", "--no-window", "--record", "{out}/live.mp4"], "live.mp4"),
     (["demo", "--frames", "20", "--out", "{out}"], "demo.mp4"),
 ])
 def test_a_full_disk_ends_with_one_line_and_no_partial_file(tmp_path, clip, command, output):
     out = tmp_path / "out"
-    args = [part.format(clip=clip, out=out) for part in command]
-    run = subprocess.run([sys.executable, "-m", "realtime", *args, "--device", "cpu"], capture_output=True,
-                         text=True, timeout=300, preexec_fn=_limit_file_size)
-    errors = [line for line in run.stderr.splitlines() if line.startswith("saviour: error:")]
+    run = _run([part.format(clip=clip, out=out) for part in command])
     assert run.returncode == 1 and "Traceback" not in run.stderr
-    assert errors == [f"saviour: error: {out / output}: File too large"]
-    assert not (out / output).exists()
-    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    assert errors(run.stderr) == [f"saviour: error: {out / output}: File too large"]
+    assert not (out / output).exists() and not leftovers(out)
+
+
+def test_a_full_disk_fails_a_batch_input_with_its_reason(tmp_path, clip):
+    out = tmp_path / "out"
+    run = _run(["batch", str(clip), "--out", str(out)])
+    reason = f"{out / 'clip' / 'annotated.mp4'}: File too large"
+    assert run.returncode == 1 and "Traceback" not in run.stderr and f"saviour: failed: {reason}" in run.stderr
+    assert json.loads((out / "batch_summary.json").read_text())["failed"] == [{"input": str(clip), "reason": reason}]
+    assert not (out / "clip").exists() and not leftovers(out)
 
 
 def test_a_failed_atomic_write_leaves_nothing_and_names_the_final_file(tmp_path):
@@ -51,4 +56,5 @@ def test_a_failed_atomic_write_leaves_nothing_and_names_the_final_file(tmp_path)
     assert failure.value.filename == str(target) and list(tmp_path.iterdir()) == []
     write_atomically(target, "whole")
     assert target.read_text() == "whole" and list(tmp_path.iterdir()) == [target]
-    assert final_name(tmp_path / ".report.json.part") == target and final_name(target) == target
+    assert final_name(partial_name(target)) == target and final_name(target) == target
+    assert partial_name(target) != partial_name(target)   # two runs never share a temporary file
