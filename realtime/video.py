@@ -28,7 +28,7 @@ def prepare_output(path: str | Path, suffix: str | None = None) -> Path:
         raise SaviourError(f"{path}: is a folder; give a file name such as {path / ('out' + (suffix or '.mp4'))}")
     if suffix is not None and path.suffix.lower() != suffix:
         raise SaviourError(f"{path}: this output is written as {suffix}; name it {path.with_suffix(suffix).name}")
-    _writable_folder(path.parent, probe=f".{path.name}.probe")
+    _writable_folder(path.parent, probe=f"{path.name}.probe")
     return path
 
 
@@ -38,15 +38,17 @@ def prepare_folder(path: str | Path) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise SaviourError(f"{path}: is a file; give a folder for the outputs")
-    return _writable_folder(path, probe=".probe")
+    return _writable_folder(path, probe="probe")
 
 
 def _writable_folder(folder: Path, probe: str) -> Path:
-    """Create `folder` if needed and write and remove an empty file named `probe` in it."""
+    """Create `folder` if needed and write and remove an empty file named after `probe` in it (a
+    name of this run's own, so two runs probing one folder do not remove each other's)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / probe).write_bytes(b"")
-        (folder / probe).unlink()
+        probe_file = partial_name(folder / probe)
+        probe_file.write_bytes(b"")
+        probe_file.unlink()
     except OSError as error:
         raise SaviourError(f"{folder}: cannot write output there ({error.strerror or error})") from None
     return folder
