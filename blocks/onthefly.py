@@ -11,20 +11,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
-from engine.pyramid import BORDER
+from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
+from engine.detection.pyramid import BORDER
 
 MARGIN = 0.25   # the stepped region: each chicken box grown by this share of its size on every side
 
 
 def fgsm_chickens(detector: HunterDetector, frame: np.ndarray, xyxy: np.ndarray, eps: float,
-                  target: str = "terrain") -> None:
-    """In place: frame - eps * sign(grad of the loss toward `target`) inside each (grown) chicken box."""
+                  target: str = "terrain", protect: str = "chicken") -> None:
+    """In place: frame - eps * sign(grad of the loss toward `target`) inside each (grown) box of the
+    protected class, stepping the windows that see it."""
     if not len(xyxy):
         return
     classifier = detector.classifier
     x = bgr_to_tensor([frame], detector.device).requires_grad_(True)
-    chicken, goal = classifier.labels.index("chicken"), classifier.labels.index(target)
+    chicken, goal = classifier.labels.index(protect), classifier.labels.index(target)
     loss = 0.0
     for scale in detector.scales_for(frame.shape[0]):
         size = (round(frame.shape[0] * scale), round(frame.shape[1] * scale))

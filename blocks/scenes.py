@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from blocks.transforms import Placement
-from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
 from engine.models.hunter import HUNTER_STRIDE as STRIDE
-from engine.pyramid import BORDER, pyramid
+from engine.detection.pyramid import BORDER, pyramid
 
 GRID = 7                                  # windows a side scored per scene
 CROP = WINDOW + STRIDE * GRID - 1         # level pixels a side: GRID windows at any of the 9 input shifts

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.detect import bgr_to_tensor
+from engine.detection.hunter import bgr_to_tensor
 from engine.explain.rise import neutral_input
 
 

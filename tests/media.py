@@ -6,8 +6,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from realtime.video import Mp4Writer
-from realtime.world import FarmWorld
+from realtime.io.video import Mp4Writer
+from farm.world import FarmWorld
 
 
 def world_clip(path, frames: int):

@@ -8,7 +8,7 @@ from engine.errors import SaviourError
 from engine.explain import explain, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, blob, softplus_copy
 from engine.explain.reach import reachable_ssim
-from engine.metrics import compare_maps
+from engine.explain.metrics import compare_maps
 
 SIZE = (16, 16)
 

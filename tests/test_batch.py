@@ -5,7 +5,7 @@ import cv2
 import pytest
 
 from realtime.cli import main
-from realtime.world import FarmWorld
+from farm.world import FarmWorld
 from tests.media import clip_with_sound, streams, world_clip
 
 
@@ -112,7 +112,7 @@ def test_a_recursive_glob_does_not_take_the_batchs_own_outputs_as_inputs(tmp_pat
 
 
 def test_an_interrupted_batch_leaves_no_partial_file_nor_empty_folder(tmp_path, clip, monkeypatch):
-    from realtime import batch_video as batch
+    from realtime.commands import batch_input as batch
 
     calls = {"n": 0}
     original = batch.output_view

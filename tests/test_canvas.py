@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.canvas import shelf_layout
-from engine.detect import HunterDetector, bgr_to_tensor
-from engine.pyramid import pyramid
+from engine.detection.canvas import shelf_layout
+from engine.detection.hunter import HunterDetector, bgr_to_tensor
+from engine.detection.pyramid import pyramid
 
 
 @pytest.mark.parametrize("sizes", [

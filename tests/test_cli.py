@@ -63,7 +63,7 @@ def test_help_lists_subcommands_and_module_entry_point_is_the_same_cli():
 
 def test_the_command_line_starts_without_the_explanation_only_libraries():
     # Captum and SciPy's statistics take seconds to import; live, demo and batch never use them
-    code = "import sys, realtime.cli; print(sorted({'captum', 'scipy.stats'} & set(sys.modules)))"
+    code = "import sys, realtime.cli.parser; print(sorted({'captum', 'scipy.stats'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -232,7 +232,7 @@ def test_train_hunter_on_too_few_images_to_hold_any_out_reports_the_training_acc
     assert code == 0 and "none measured, 2 images are too few" in stdout and (tmp_path / "few.pt").exists()
     from engine.models import load_classifier
     from engine.train import accuracy
-    from realtime.patches import folder_patches
+    from farm.patches import folder_patches
     patches, labels, _ = folder_patches(tmp_path / "patches")
     expected = accuracy(load_classifier(tmp_path / "few.pt", device="cpu"), patches, labels)["overall"]
     assert f"training accuracy: {expected:.4f} of 2 (" in stdout
@@ -295,7 +295,7 @@ def test_other_unexpected_arguments_get_no_glob_hint(capsys):
 
 def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypatch):
     import realtime.cli
-    from realtime.bench import block_rows
+    from realtime.bench.rows import block_rows
 
     commands = []
     monkeypatch.setattr(realtime.cli, "main", lambda argv: commands.append(argv) or 0)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime import config
+from realtime.cli import config
 from realtime.cli import build_parser, main
 
 CONFIGS = Path(__file__).parent.parent / "configs"

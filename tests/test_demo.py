@@ -4,10 +4,10 @@ import av
 import numpy as np
 from PIL import Image
 
-from engine.detections import Detections
+from engine.detection.detections import Detections
 from realtime.cli import main
-from realtime.overlay import side_by_side
-from realtime.pipeline import FrameResult
+from realtime.pipeline.overlay import side_by_side
+from realtime.pipeline.defended import FrameResult
 
 
 def test_demo_writes_video_gif_and_summary(tmp_path, capsys):

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from engine.detect import HunterDetector, aim, auto_min_size, default_scales, target_point
-from engine.detections import Detections
+from engine.detection.hunter import HunterDetector, aim, auto_min_size, default_scales, target_point
+from engine.detection.detections import Detections
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
 from engine.train import accuracy
-from realtime.evaluate import CONDITIONS, evaluate_detector
-from realtime.patches import world_patches
-from realtime.world import FarmWorld
+from farm.evaluate import CONDITIONS, evaluate_detector
+from farm.patches import world_patches
+from farm.world import FarmWorld
 
 EVAL_SEED = 1001   # never used for training (training worlds are seeds 0..79)
 

@@ -4,9 +4,9 @@ import torch
 
 from blocks.eot import optimise_block
 from blocks.transforms import Placement, paste_randomly, success_rate
-from engine.detect import bgr_to_tensor
+from engine.detection.hunter import bgr_to_tensor
 from engine.models import HUNTER_LABELS, load_classifier
-from realtime.patches import world_patches
+from farm.patches import world_patches
 
 STILL = Placement(size=(0.5, 0.5), rotation_degrees=0.0, brightness=(1.0, 1.0), noise=0.0)
 

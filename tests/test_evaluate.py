@@ -1,9 +1,9 @@
 import numpy as np
 
-from engine.detections import Detections
+from engine.detection.detections import Detections
 from engine.models import HUNTER_LABELS
-from realtime.evaluate import Evaluation
-from realtime.world import Animal
+from farm.evaluate import Evaluation
+from farm.world import Animal
 
 
 def test_tallies_by_hand():

@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.detect import bgr_to_tensor
+from engine.detection.hunter import bgr_to_tensor
 from engine.errors import SaviourError
 from engine.explain import METHODS
-from engine.metrics import deletion_auc, insertion_auc
+from engine.explain.metrics import deletion_auc, insertion_auc
 from engine.models.farm import FARM_LABELS
-from realtime.explain_commands import EXPLAIN_SEED, _crop_samples
-from realtime.explain_report import Sample, explain_samples
+from realtime.commands.explain import EXPLAIN_SEED, _crop_samples
+from realtime.reports.explain import Sample, explain_samples
 from tests.test_cli import run
 
 
@@ -36,7 +36,7 @@ def test_explain_with_bf16_autocast_says_so_in_the_report(tmp_path, capsys):
 
 @pytest.mark.parametrize("native", [False, True])
 def test_explain_warns_when_the_cpu_would_emulate_the_autocast_precision(tmp_path, capsys, monkeypatch, native):
-    monkeypatch.setattr("realtime.explain_commands.cpu_computes_in", lambda dtype: native)
+    monkeypatch.setattr("realtime.commands.explain.cpu_computes_in", lambda dtype: native)
     code, _, err = run(capsys, "explain", "--crops", "1", "--n", "8", "--methods", "rise", "--autocast", "fp16",
                        "--device", "cpu", "--out", str(tmp_path))
     assert code == 0

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.detect import WINDOW, HunterDetector, bgr_to_tensor
+from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
 from engine.models import Hunter, load_classifier
-from engine.pyramid import pyramid
+from engine.detection.pyramid import pyramid
 
 
 def loop_probabilities(classifier, level, dy, dx, rows, cols):

@@ -31,9 +31,9 @@ def test_default_library_is_what_its_recipes_make():
 
 
 def test_recorded_success_rate_is_reproduced_from_the_png(tmp_path):
-    from realtime.commands import BLOCK_TEST_SEEDS
-    from realtime.patches import world_patches
-    from engine.detect import bgr_to_tensor
+    from realtime.commands.blocks import BLOCK_TEST_SEEDS
+    from farm.patches import world_patches
+    from engine.detection.hunter import bgr_to_tensor
 
     hunter = load_classifier("hunter", device="cpu")
     block = load(DEFAULT_LIBRARY).of_purpose("panda-decoy")[0]
@@ -193,10 +193,10 @@ def test_a_library_for_your_own_hunter_is_made_listed_and_used_with_its_weights(
 
 
 def test_a_library_without_the_pipelines_blocks_says_how_to_make_them(tmp_path):
-    from realtime.pipeline import DefendedPipeline
-    from engine.detect import HunterDetector
+    from realtime.pipeline.defended import pipeline_for
+    from engine.detection.hunter import HunterDetector
 
     library = load(DEFAULT_LIBRARY)
     library.blocks = library.of_purpose("camouflage")
     with pytest.raises(SaviourError, match="saviour blocks generate --purpose ghost-chicken --out LIBRARY"):
-        DefendedPipeline(HunterDetector(load_classifier("hunter", device="cpu")), library, "camouflage")
+        pipeline_for(HunterDetector(load_classifier("hunter", device="cpu")), library, "camouflage")

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from realtime import sources
+from realtime.io import sources
 from realtime.cli import main
-from realtime.live import ESC, GIF_SECONDS, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
-from realtime.world import FarmWorld
+from realtime.live.app import ESC, GIF_SECONDS, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
+from farm.world import FarmWorld
 
 
 @pytest.mark.parametrize("keys, expected", [
@@ -160,10 +160,10 @@ def test_a_long_recording_keeps_every_frame_in_the_mp4_and_its_opening_in_the_gi
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
     from blocks.choices import DEFAULT_LIBRARY
     from blocks.library import BlockLibrary
-    from engine.detect import HunterDetector
+    from engine.detection.hunter import HunterDetector
     from engine.models import load_classifier
-    from realtime.live import LiveApp, playback_pace
-    from realtime.sources import WorldSource
+    from realtime.live.app import LiveApp, playback_pace
+    from realtime.io.sources import WorldSource
 
     world = WorldSource(seed=0, frames=8)
     assert playback_pace(world, window=True, fast=False) == world.fps
@@ -179,10 +179,10 @@ def test_files_and_the_world_play_at_their_own_rate_in_a_window():
 def test_a_snapshot_or_recording_that_cannot_be_written_warns_and_the_run_goes_on(tmp_path, capsys):
     from blocks.choices import DEFAULT_LIBRARY
     from blocks.library import BlockLibrary
-    from engine.detect import HunterDetector
+    from engine.detection.hunter import HunterDetector
     from engine.models import load_classifier
-    from realtime.live import LiveApp
-    from realtime.sources import WorldSource
+    from realtime.live.app import LiveApp
+    from realtime.io.sources import WorldSource
 
     blocker = tmp_path / "file"
     blocker.write_text("")

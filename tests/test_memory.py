@@ -2,7 +2,7 @@ import platform
 
 import pytest
 
-from realtime.memory import HeapTrimmer
+from realtime.pipeline.memory import HeapTrimmer
 
 
 def test_free_heap_memory_is_handed_back_every_n_frames(monkeypatch):

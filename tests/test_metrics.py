@@ -6,7 +6,7 @@ import torch
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from engine.metrics import blur, compare_maps, deletion_auc, heat_share, insertion_auc, pointing_hit, ssim_torch
+from engine.explain.metrics import blur, compare_maps, deletion_auc, heat_share, insertion_auc, pointing_hit, ssim_torch
 
 
 def test_identical_maps_compare_perfectly_whatever_their_scale():

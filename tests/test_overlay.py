@@ -1,10 +1,10 @@
 import numpy as np
 
-from engine.detections import Detections
+from engine.detection.detections import Detections
 from engine.models.hunter import HUNTER_LABELS
-from realtime.overlay import WHITE, after_panel, before_panel, put_label, side_by_side
-from realtime.pipeline import FrameResult
-from realtime.world import FarmWorld
+from realtime.pipeline.overlay import WHITE, after_panel, before_panel, put_label, side_by_side
+from realtime.pipeline.defended import FrameResult
+from farm.world import FarmWorld
 
 
 def test_label_outline_hugs_its_text():

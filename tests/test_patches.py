@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from engine.models import HUNTER_LABELS
-from realtime.patches import label_windows, world_patches
-from realtime.world import Animal
+from farm.patches import label_windows, world_patches
+from farm.world import Animal
 
 CHICKEN, TERRAIN = HUNTER_LABELS.index("chicken"), HUNTER_LABELS.index("terrain")
 

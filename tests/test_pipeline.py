@@ -5,12 +5,12 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
 from blocks.sweep import GREY
-from engine.detect import HunterDetector, target_point
+from engine.detection.hunter import HunterDetector, target_point
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
-from realtime.evaluate import points_in_box
-from realtime.pipeline import DefendedPipeline
-from realtime.world import FarmWorld
+from farm.evaluate import points_in_box
+from realtime.pipeline.defended import pipeline_for
+from farm.world import FarmWorld
 
 
 def checker(size=4):
@@ -78,7 +78,7 @@ def test_camouflage_turns_the_hunter_away_from_chickens_where_shuffled_blocks_do
     frames = [world.render(i) for i in range(0, 60, 3)]
     on_chicken = {}
     for mode in ("camouflage", "control"):
-        pipeline = DefendedPipeline(detector, library, mode)
+        pipeline = pipeline_for(detector, library, mode)
         results = [pipeline(frame) for frame, _ in frames]
         assert all(set(r.timings) == {"detect", "defend", "detect_after"} for r in results)
         assert all(targets_a_real_chicken(r.before, animals) for r, (_, animals) in zip(results, frames))
@@ -92,9 +92,9 @@ def test_occlusion_pastes_a_plain_grey_square_where_the_block_goes(parts):
     detector, library = parts
     frame = FarmWorld(seed=4242).render(0)[0]
     scan = detector.scan([frame])[0]
-    changed = {mode: np.any(DefendedPipeline(detector, library, mode)(frame, scan).defended != frame, axis=2)
+    changed = {mode: np.any(pipeline_for(detector, library, mode)(frame, scan).defended != frame, axis=2)
                for mode in ("camouflage", "occlusion")}
-    grey = DefendedPipeline(detector, library, "occlusion")(frame, scan).defended[changed["occlusion"]]
+    grey = pipeline_for(detector, library, "occlusion")(frame, scan).defended[changed["occlusion"]]
     assert changed["occlusion"].sum() > 100 and np.all(grey == round(GREY * 255))
     assert np.array_equal(changed["occlusion"], changed["camouflage"] | changed["occlusion"])
 
@@ -102,7 +102,7 @@ def test_occlusion_pastes_a_plain_grey_square_where_the_block_goes(parts):
 def test_decoys_are_seen_as_chickens_where_they_are_placed(parts):
     detector, library = parts
     decoys = np.array([[100.0, 250.0, 140.0, 290.0]])
-    result = DefendedPipeline(detector, library, "decoys", decoys=decoys)(FarmWorld(seed=4242).render(0)[0])
+    result = pipeline_for(detector, library, "decoys", decoys=decoys)(FarmWorld(seed=4242).render(0)[0])
     centres = result.after.of_class("chicken").centers
     assert np.any(np.all((centres >= decoys[0, :2]) & (centres <= decoys[0, 2:]), axis=1))
 
@@ -110,21 +110,21 @@ def test_decoys_are_seen_as_chickens_where_they_are_placed(parts):
 def test_no_defence_leaves_the_frame_alone(parts):
     detector, library = parts
     frame = FarmWorld(seed=1).render(0)[0]
-    result = DefendedPipeline(detector, library, "none")(frame)
+    result = pipeline_for(detector, library, "none")(frame)
     assert result.defended is frame and result.after is result.before
 
 
 @pytest.mark.parametrize("kwargs, message", [({"mode": "party"}, "unknown mode"), ({"fraction": 0}, "fraction")])
 def test_bad_pipeline_settings(parts, kwargs, message):
     with pytest.raises(SaviourError, match=message):
-        DefendedPipeline(*parts, **kwargs)
+        pipeline_for(*parts, **kwargs)
 
 
 def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(parts):
     """Thirty updates on a still frame. Camouflage, coloured by the clean frame's range, cools the
     chickens; decoys, each map in its own range, narrow the gap between chicken and decoy-square heat."""
-    from realtime.demo import box_heat
-    from realtime.heatmap import HunterHeatmap
+    from realtime.commands.demo import box_heat
+    from realtime.pipeline.heatmap import HunterHeatmap
 
     detector, library = parts
     frame, animals = FarmWorld(seed=4242).render(0)
@@ -134,7 +134,7 @@ def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(par
                 "decoys": HunterHeatmap(detector.classifier)}
     results = {}
     for mode, live in heatmaps.items():
-        pipeline = DefendedPipeline(detector, library, mode, heatmap=live)
+        pipeline = pipeline_for(detector, library, mode, heatmap=live)
         for _ in range(30):
             results[mode] = pipeline(frame)
         heat = results[mode].heatmap
@@ -150,7 +150,7 @@ def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(par
 
 def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
     detector, library = parts
-    pipeline = DefendedPipeline(detector, library, "fgsm", fgsm_eps=32 / 255)
+    pipeline = pipeline_for(detector, library, "fgsm", fgsm_eps=32 / 255)
     world = FarmWorld(seed=4242)
     before = after = 0
     for i in range(0, 300, 20):
@@ -172,22 +172,21 @@ def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
 def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(parts):
     detector, library = parts
     chickens = np.array([[10.0, 10.0, 40.0, 70.0], [100.0, 100.0, 120.0, 120.0]])
-    boxes = DefendedPipeline(detector, library, "decoys").decoy_boxes((360, 640, 3), chickens)
+    [decoys] = pipeline_for(detector, library, "decoys").defences
+    boxes = decoys.boxes_for((360, 640, 3), chickens)
     sides = boxes[:, 2:] - boxes[:, :2]
     assert len(boxes) == 2 and np.all(sides > 60)
-    pipeline = DefendedPipeline(detector, library, "decoys")
-    alone = pipeline.decoy_boxes((360, 640, 3))
-    huge = pipeline.decoy_boxes((360, 640, 3), np.array([[0.0, 0.0, 300.0, 300.0]]))
+    alone = decoys.boxes_for((360, 640, 3))
+    huge = decoys.boxes_for((360, 640, 3), np.array([[0.0, 0.0, 300.0, 300.0]]))
     np.testing.assert_allclose(alone[:, 2:] - alone[:, :2], 0.12 * 360)     # no chicken: the smallest decoys
     np.testing.assert_allclose(huge[:, 2:] - huge[:, :2], 0.45 * 360)       # never beyond the largest animal size
     given = np.array([[1.0, 2.0, 30.0, 31.0]])
-    np.testing.assert_array_equal(DefendedPipeline(detector, library, "decoys", decoys=given).decoy_boxes(
-        (360, 640, 3), chickens), given)
-
+    [fixed] = pipeline_for(detector, library, "decoys", decoys=given).defences
+    np.testing.assert_array_equal(fixed.boxes_for((360, 640, 3), chickens), given)
 
 
 def test_the_live_heatmap_works_a_large_frame_at_its_360p_size(parts):
-    from realtime.heatmap import HunterHeatmap
+    from realtime.pipeline.heatmap import HunterHeatmap
 
     detector, _ = parts
     live = HunterHeatmap(detector.classifier)

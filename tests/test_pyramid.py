@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from engine.detect import default_scales
-from engine.pyramid import TILE, changed_rects, edited_pyramid, pyramid
-from realtime.world import FarmWorld
+from engine.detection.hunter import default_scales
+from engine.detection.pyramid import TILE, changed_rects, edited_pyramid, pyramid
+from farm.world import FarmWorld
 
 
 def _edited(frame, rng, edits):

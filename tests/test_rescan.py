@@ -6,12 +6,12 @@ import torch
 
 from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
-from engine.detect import HunterDetector
+from engine.detection.hunter import HunterDetector
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
-from engine.rescan import QUANTUM, cell_crop, cell_groups, changed_windows, pack, window_count
-from realtime.pipeline import DefendedPipeline
-from realtime.world import FarmWorld
+from engine.detection.rescan import QUANTUM, cell_crop, cell_groups, changed_windows, pack, window_count
+from realtime.pipeline.defended import pipeline_for
+from farm.world import FarmWorld
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def hunter():
 @pytest.mark.parametrize("stride", [9, 3])
 def test_rescan_of_a_defended_frame_equals_a_fresh_scan(hunter, stride):
     detector = HunterDetector(hunter, stride=stride)
-    pipeline = DefendedPipeline(detector, BlockLibrary.load(DEFAULT_LIBRARY, HUNTER_LABELS, 25), "camouflage+decoys")
+    pipeline = pipeline_for(detector, BlockLibrary.load(DEFAULT_LIBRARY, HUNTER_LABELS, 25), "camouflage+decoys")
     world = FarmWorld(seed=4242)
     frames = [world.render(i)[0] for i in (0, 40)]
     clean = detector.scan(frames)

@@ -6,11 +6,11 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from blocks.paste import block_bgr, shuffled
 from blocks.scenes import MAX_BLOCKS, frame_scenes, not_chicken_loss, paste_in_scenes, render_scenes, scene_success_rate
-from engine.detect import HunterDetector
+from engine.detection.hunter import HunterDetector
 from engine.models import HUNTER_LABELS, load_classifier
-from realtime.patches import world_scenes
-from realtime.pipeline import DefendedPipeline
-from realtime.world import FarmWorld
+from farm.patches import world_scenes
+from realtime.pipeline.defended import pipeline_for
+from farm.world import FarmWorld
 
 CHICKEN = HUNTER_LABELS.index("chicken")
 
@@ -39,13 +39,13 @@ def counted_chickens(animals) -> np.ndarray:
 def test_a_pasted_scene_looks_like_the_pipelines_defended_frame(detector, library):
     """The optimiser's paste lands where the pipeline's does: each scene with the block pasted is far
     closer to the same cut of the really defended frame than the clean scene is."""
-    pipeline = DefendedPipeline(detector, library, "camouflage")
+    pipeline = pipeline_for(detector, library, "camouflage")
     pasted_error, clean_error = 0.0, 0.0
     for i in (0, 120, 280):
         frame, animals = FarmWorld(seed=4242).render(i)
         chickens = counted_chickens(animals)
-        clean = frame_scenes(detector, frame, chickens, pipeline.fraction)
-        defended = frame_scenes(detector, pipeline(frame).defended, chickens, pipeline.fraction)
+        clean = frame_scenes(detector, frame, chickens, pipeline.defences[0].fraction)
+        defended = frame_scenes(detector, pipeline(frame).defended, chickens, pipeline.defences[0].fraction)
         pasted = paste_in_scenes(camouflage(library)[None], clean, torch.arange(len(clean)),
                                  torch.zeros(len(clean), MAX_BLOCKS, 3))
         pasted_error += float((pasted - defended.crops).abs().mean())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SaviourError
-from realtime.sources import LiveSource, open_source, screen_region, to_bgr8
+from realtime.io.sources import LiveSource, open_source, screen_region, to_bgr8
 from tests.media import world_clip
 
 

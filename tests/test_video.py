@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from realtime.world import FarmWorld
+from farm.world import FarmWorld
 from tests.media import world_clip
 
 

@@ -43,7 +43,7 @@ def test_live_sends_each_defended_frame_to_the_virtual_camera(fake_pyvirtualcam,
 
 
 def test_frames_of_another_size_are_fitted_to_the_open_camera(fake_pyvirtualcam):
-    from realtime.virtualcam import VirtualCamera
+    from realtime.io.virtualcam import VirtualCamera
 
     camera = VirtualCamera(fps=30)
     camera.send(np.zeros((360, 640, 3), np.uint8))

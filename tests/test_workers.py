@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from engine.errors import SaviourError
-from realtime.workers import InOrder, threads_per_worker
+from realtime.pipeline.workers import InOrder, threads_per_worker
 
 
 def test_results_come_back_in_submission_order_when_later_work_finishes_first():

@@ -3,7 +3,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from realtime.world import FarmWorld, _Paths, apply_lighting
+from farm.world import FarmWorld, _Paths, apply_lighting
 
 
 def test_render_is_deterministic_in_any_order():

@@ -25,7 +25,7 @@ from engine.choices import ATTACKABLE, MAP_LOSSES
 from engine.errors import SaviourError
 from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
-from engine.metrics import ssim_torch, unit_range_torch
+from engine.explain.metrics import ssim_torch, unit_range_torch
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.metrics import compare_maps, ssim_torch, unit_range_torch
+from engine.explain.metrics import compare_maps, ssim_torch, unit_range_torch
 
 TARGET_SCALES = (3.0, 10.0)   # the target's amplitude in map units (a few masks' worth): fits differ
 REFINE_STEPS = 1000

@@ -44,7 +44,7 @@ def test_a_full_disk_fails_a_batch_input_with_its_reason(tmp_path, clip):
     reason = f"{out / 'clip' / 'annotated.mp4'}: File too large"
     assert run.returncode == 1 and "Traceback" not in run.stderr and f"saviour: failed: {reason}" in run.stderr
     assert json.loads((out / "batch_summary.json").read_text())["failed"] == [{"input": str(clip), "reason": reason}]
-    assert not (out / "clip").exists() and not leftovers(out)
+    assert not (out / "clip").exists() and not leftovers(out), list(out.rglob("*"))
 
 
 def test_a_failed_atomic_write_leaves_nothing_and_names_the_final_file(tmp_path):

@@ -1,0 +1,103 @@
+"""One input of `saviour batch` through the defended pipeline: its video, its JSONL log, its summary;
+and the pipeline that a batch's flags describe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+from engine.detection.detections import Detections
+from engine.detection.hunter import HunterDetector, target_point
+from engine.files import write_atomically
+from realtime.io.sources import Source
+from realtime.io.sinks import JsonlSink, VideoSink
+from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
+from realtime.pipeline.memory import HeapTrimmer
+from realtime.pipeline.overlay import output_view
+from realtime.pipeline.runner import run
+
+
+def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
+    """The pipeline the batch flags describe, and the settings an output records to stand for them:
+    everything that changes what is written (not how fast)."""
+    from engine.device import resolve_device
+    from realtime.commands.setup import load_hunter, load_library
+    from realtime.pipeline.heatmap import HunterHeatmap
+
+    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
+    library = load_library(args.library, hunter, hunter_sha256)
+    heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
+    detector = HunterDetector(hunter, min_size=args.min_size)
+    pipeline = pipeline_for(detector, library, args.mode, args.fraction, heatmap=heatmap)
+    settings = {"mode": args.mode, "view": args.view, "fraction": args.fraction, "heatmap": args.heatmap,
+                "min_size": args.min_size, "weights_sha256": hunter_sha256, "library_sha256": library.sha256}
+    return pipeline, settings
+
+
+def detections_json(detections: Detections) -> list[dict]:
+    return [{"label": name, "score": round(float(score), 4), "xyxy": [round(float(v), 1) for v in box]}
+            for name, score, box in zip(detections.names, detections.score, detections.xyxy)]
+
+
+def frame_record(index: int, result: FrameResult) -> dict:
+    record = {"frame": index, "before": detections_json(result.before), "after": detections_json(result.after),
+              "aim_before": _point(target_point(result.before)), "aim_after": _point(target_point(result.after)),
+              "timings_ms": {k: round(v, 2) for k, v in result.timings.items()}}
+    if result.heatmap is not None:
+        record["heatmap"] = {"mean": round(float(result.heatmap.mean()), 4), "max": round(float(result.heatmap.max()), 4)}
+    return record
+
+
+def _point(point):
+    return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
+
+
+def process_input(source: Source, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
+                  workers: int = 2, view: str = "side-by-side", record: dict | None = None) -> dict:
+    """Run one opened input; write its three outputs; return its summary, which holds `record` too.
+
+    Chunks of up to `batch_size` same-sized frames are detected and defended on `workers` threads at
+    once; heatmaps and writing follow in frame order. The summary is written last and removed first:
+    its presence marks the input as done. A run that fails leaves no partial file, and no folder it
+    made empty."""
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    made = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _process(source, out_dir, pipeline, batch_size, progress, workers, view, record or {})
+    except BaseException:
+        if made and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+
+
+def _process(source, out_dir, pipeline, batch_size, progress, workers, view, record) -> dict:
+    aimed, trimmer, started = {"before": 0, "after": 0}, HeapTrimmer(), time.perf_counter()
+
+    def tally(result: FrameResult) -> None:
+        aimed["before"] += target_point(result.before) is not None
+        aimed["after"] += target_point(result.after) is not None
+        trimmer.tick()
+        progress.update(1)
+
+    # the log outside the video: a video that fails as it is finished (a full disk) takes the log with it
+    with (JsonlSink(out_dir / "frames.jsonl", lambda r, i: frame_record(i, r)) as log,
+          VideoSink(out_dir / video_name(view), source.fps, lambda r: output_view(r, pipeline.mode, view),
+                    sound_of=source.sound) as video):
+        frames = run(source, pipeline.detect_and_defend, [pipeline.add_heatmap, video.write, log.write, tally],
+                     workers, batch_size)
+    seconds = time.perf_counter() - started
+    summary = {**record, "frames": frames, "fps_source": source.fps, "seconds": round(seconds, 2),
+               "speed_x_realtime": round(frames / source.fps / seconds, 3) if seconds else None,
+               "mode": pipeline.mode, "view": view, "frames_aimed_at_a_chicken": aimed,
+               "truncated": bool(getattr(source, "truncated", False))}
+    write_atomically(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def video_name(view: str) -> str:
+    """The output video's name: the hunter's overlay makes it annotated; the bare defended view is not."""
+    return "defended.mp4" if view == "defended" else "annotated.mp4"

@@ -1,0 +1,151 @@
+"""`saviour demo`: the before/after chicken demo on the farm world, with its summary.
+
+Each output frame shows the hunter's view of the clean frame (left) and of the defended frame
+(right). The summary counts, over frames with a chicken at least 20 px tall and half visible, how
+often the hunter's target (its most confident chicken) is a real chicken: before any defence, after
+camouflage blocks, after control blocks (shuffled pixels), after plain grey squares of the same size
+(occlusion alone), with ghost-chicken decoys alone, and after the on-the-fly FGSM step (no block).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.detection.hunter import HunterDetector, target_point
+from engine.device import resolve_device
+from engine.errors import SaviourError
+from engine.files import write_atomically
+from farm.evaluate import points_in_box
+from farm.world import FarmWorld
+from realtime.choices import DEFAULT_FRACTION, DEMO_SEED
+from realtime.commands.setup import load_hunter, load_library
+from realtime.io.gif import write_gif
+from realtime.io.video import Mp4Writer, prepare_output
+from realtime.pipeline.defended import FrameResult, pipeline_for
+from realtime.pipeline.heatmap import HunterHeatmap
+from realtime.pipeline.memory import HeapTrimmer
+from realtime.pipeline.overlay import side_by_side
+
+MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
+HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
+
+
+def _inside(point, boxes) -> bool:
+    return point is not None and any(points_in_box(np.array([point]), box)[0] for box in boxes)
+
+
+class DemoTally:
+    """Per mode, the frames whose hunter target lies on a real chicken (and, with decoys, on a decoy)."""
+
+    def __init__(self):
+        self.frames = 0
+        self.on_chicken = dict.fromkeys(MODES, 0)
+        self.on_decoy = 0
+        self.heat = {}    # "where/mode" -> list of mean heat inside those boxes
+
+    def add(self, results: dict[str, FrameResult], animals) -> None:
+        if not any(a.label == "chicken" and a.height >= 20 and a.visible >= 0.5 for a in animals):
+            return
+        self.frames += 1
+        chickens = [a.xyxy for a in animals if a.label == "chicken"]
+        for mode, result in results.items():
+            self.on_chicken[mode] += _inside(target_point(result.after), chickens)
+        self.on_decoy += _inside(target_point(results["decoys"].after), results["decoys"].decoys)
+        for mode in HEAT_MODES:
+            heat = results[mode].heatmap
+            if heat is not None:
+                self.heat.setdefault(f"chickens/{mode}", []).append(box_heat(heat, chickens, results[mode].frame.shape))
+        if results["decoys"].heatmap is not None:
+            self.heat.setdefault("decoys/decoys", []).append(
+                box_heat(results["decoys"].heatmap, results["decoys"].decoys, results["decoys"].frame.shape))
+
+    def summary(self) -> dict:
+        share = {m: n / self.frames if self.frames else float("nan") for m, n in self.on_chicken.items()}
+        return {
+            "frames_with_chicken": self.frames,
+            "targets_real_chicken": {"before": share["none"], "after_camouflage": share["camouflage"],
+                                     "after_control": share["control"], "after_occlusion": share["occlusion"],
+                                     "with_decoys": share["decoys"],
+                                     "after_fgsm": share["fgsm"]},
+            "with_decoys_targets_decoy": self.on_decoy / self.frames if self.frames else float("nan"),
+        } | ({"mean_heat": {key: float(np.mean(v)) for key, v in self.heat.items()}} if self.heat else {})
+
+
+def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
+    """Mean of a [0, 1] heatmap over the given frame boxes (heat at its own resolution)."""
+    fy, fx = heat.shape[0] / frame_shape[0], heat.shape[1] / frame_shape[1]
+    values = [heat[int(y0 * fy):max(int(y0 * fy) + 1, int(y1 * fy)), int(x0 * fx):max(int(x0 * fx) + 1, int(x1 * fx))]
+              for x0, y0, x1, y1 in boxes]
+    return float(np.mean(np.concatenate([v.ravel() for v in values]))) if values else float("nan")
+
+
+def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
+    """One live heatmap per compared mode. Camouflage is coloured by the clean frames' range, so heat
+    that fades shows as fading instead of being stretched back to full colour; decoys raise the
+    evidence everywhere, so their map keeps its own range and shows where the heat sits within the frame."""
+    clean = HunterHeatmap(classifier)
+    return {"none": clean, "camouflage": HunterHeatmap(classifier, colours=clean.colours),
+            "decoys": HunterHeatmap(classifier)}
+
+
+def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = DEFAULT_FRACTION,
+             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
+             cube: bool = False, seed: int = DEMO_SEED) -> dict:
+    """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
+
+    With `heatmap`, both panels show a live RISE map of the hunter's chicken evidence, and the summary
+    gives the mean heat on chickens before and after the defence and on the decoys.
+    """
+    out_dir = Path(out_dir)
+    heatmaps = _heatmaps(detector.classifier) if heatmap else {}
+    pipelines = {mode: pipeline_for(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
+                                        fgsm_eps=fgsm_eps, cube=cube)
+                 for mode in MODES}   # first: a library without the blocks creates no output folder
+    prepare_output(out_dir / "demo.mp4")
+    world = FarmWorld(seed=seed)
+    tally, gif_frames, seconds, trimmer = DemoTally(), [], 0.0, HeapTrimmer()
+    gif_every = max(1, round(world.fps / gif_fps))
+    with Mp4Writer(out_dir / "demo.mp4", fps=world.fps) as video:
+        for i in tqdm(range(frames), desc="demo", unit="frame"):
+            frame, animals = world.render(i)
+            start = time.perf_counter()
+            shown = pipelines["camouflage"](frame)
+            elapsed = time.perf_counter() - start
+            seconds = elapsed if i == 0 else 0.9 * seconds + 0.1 * elapsed   # smoothed, so the HUD is readable
+            # every mode starts from the same clean detections; only the defended frames differ
+            results = {mode: shown if mode == "camouflage" else p(frame, shown.clean_scan)
+                       for mode, p in pipelines.items()}
+            tally.add(results, animals)
+            panel = side_by_side(shown, "camouflage blocks", 1 / seconds, results["none"].heatmap)
+            video.write(panel)
+            if i % gif_every == 0:
+                gif_frames.append(panel)
+            trimmer.tick()
+    write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
+    summary = tally.summary() | {"world_seed": seed, "frames": frames, "block_fraction": fraction,
+                                 "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
+    write_atomically(out_dir / "demo_summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+def demo(args: argparse.Namespace) -> None:
+    if not 0 < args.fgsm_eps <= 1:
+        raise SaviourError(f"--fgsm-eps must be in (0, 1], e.g. 32/255, got {args.fgsm_eps}")
+    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
+    library = load_library(args.library, hunter, hunter_sha256)
+    summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
+                       heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube, seed=args.seed)
+    shares = summary["targets_real_chicken"]
+    print(f"frames with a chicken in view: {summary['frames_with_chicken']}")
+    print("hunter targets a real chicken: " + ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items()))
+    print(f"with decoys the hunter targets a decoy: {summary['with_decoys_targets_decoy']:.1%}")
+    if "mean_heat" in summary:
+        print("mean heat: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["mean_heat"].items()))
+    print(f"wrote {Path(args.out) / 'demo.mp4'}, demo.gif, demo_summary.json")
+
+

@@ -1,0 +1,53 @@
+"""The live heatmap: a streaming RISE map of the hunter's evidence for "chicken" anywhere in the frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from engine.detection.hunter import REFERENCE_HEIGHT, bgr_to_tensor
+from engine.explain import ColourRange, DenseClassEvidence, StreamingRise
+
+HEAT_SCALE = 0.34     # the detector's middle pyramid level: chickens near the camera fill a window there
+
+
+class HunterHeatmap:
+    """Scores a few RISE masks per frame on a downscaled copy and keeps a running map.
+
+    Args:
+        classifier: the hunter (anything with `dense_logits` and a "chicken" label).
+        scale: working resolution as a fraction of a frame up to 360 px high; a higher frame is worked
+            at the size of its 360p version, as the detector scans it (see `auto_min_size`).
+        per_frame, n, s: StreamingRise settings (masks per frame, bank size, grid).
+        seed: the mask bank's seed, so runs are repeatable.
+        colours: another heatmap's ColourRange to share (same colours for the same evidence), or None
+            to follow this map's own range.
+    """
+
+    def __init__(self, classifier, scale: float = HEAT_SCALE, per_frame: int = 2, n: int = 128, s: int = 6,
+                 seed: int = 0, colours: ColourRange | None = None):
+        self.classifier, self.scale = classifier, scale
+        self.follows = colours is None     # a shared range is followed by its owner only
+        self.colours = colours or ColourRange()
+        self.settings = {"per_frame": per_frame, "n": n, "s": s}
+        self.seed, self.stream, self.size = seed, None, None
+        self.device = next(classifier.parameters()).device
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Update with one BGR frame; return the map (working resolution, float32 in [0, 1])."""
+        h, w = frame.shape[:2]
+        scale = self.scale * min(1.0, REFERENCE_HEIGHT / h)
+        size = (max(25, round(h * scale)), max(25, round(w * scale)))
+        if size != self.size:   # first frame, or the source changed size
+            self.size = size
+            if self.follows:
+                self.colours.reset()
+            self.stream = StreamingRise(self.classifier.dense_logits, size,
+                                        DenseClassEvidence(self.classifier.labels.index("chicken")),
+                                        colours=self.colours, follow_colours=self.follows,
+                                        generator=torch.Generator().manual_seed(self.seed), device=self.device,
+                                        **self.settings)
+        small = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
+        self.stream.update(bgr_to_tensor([small], self.device)[0])
+        return self.stream.normalised().cpu().numpy()
