@@ -16,7 +16,9 @@ from PIL import Image
 
 from realtime.io import sources
 from realtime.cli import main
-from realtime.live.app import ESC, GIF_SECONDS, KEY_HELP, LiveState, Recorder, draw_help, enlarged, handle_key
+from realtime.live.keys import ESC, KEY_HELP, LiveState, draw_help, handle_key
+from realtime.live.recorder import GIF_SECONDS, Recorder
+from realtime.live.window import enlarged
 from farm.world import FarmWorld
 
 

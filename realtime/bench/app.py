@@ -15,7 +15,8 @@ from blocks.library import BlockLibrary
 from engine.detection.hunter import HunterDetector
 from realtime.commands.batch import open_input
 from realtime.commands.batch_input import process_input
-from realtime.live.app import LiveApp, LiveState
+from realtime.live.app import LiveApp
+from realtime.live.keys import LiveState
 from realtime.pipeline.defended import pipeline_for
 from realtime.io.sources import WorldSource
 from realtime.io.video import Mp4Writer

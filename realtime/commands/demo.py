@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,13 @@ from farm.evaluate import points_in_box
 from farm.world import FarmWorld
 from realtime.choices import DEFAULT_FRACTION, DEMO_SEED
 from realtime.commands.setup import load_hunter, load_library
-from realtime.io.gif import write_gif
-from realtime.io.video import Mp4Writer, prepare_output
+from realtime.io.sinks import GifSink, VideoSink
+from realtime.io.video import prepare_output
 from realtime.pipeline.defended import FrameResult, pipeline_for
 from realtime.pipeline.heatmap import HunterHeatmap
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import side_by_side
+from realtime.pipeline.runner import run
 
 MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
@@ -94,6 +96,31 @@ def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
             "decoys": HunterHeatmap(classifier)}
 
 
+class DemoColumns:
+    """Every column's pipeline on each frame, all from one clean detection: `__call__` is the runner's
+    stateless work, `add_heatmaps` its in-order part."""
+
+    def __init__(self, pipelines: dict):
+        self.pipelines = pipelines
+
+    def __call__(self, frames: list[np.ndarray]) -> list[tuple[dict[str, FrameResult], float]]:
+        """Per frame, each column's result and the seconds the shown column (camouflage) took."""
+        done = []
+        for frame in frames:
+            start = time.perf_counter()
+            shown = self.pipelines["camouflage"].detect_and_defend([frame])[0]
+            elapsed = time.perf_counter() - start
+            # every mode starts from the same clean detections; only the defended frames differ
+            done.append(({mode: shown if mode == "camouflage" else p.detect_and_defend([frame], [shown.clean_scan])[0]
+                          for mode, p in self.pipelines.items()}, elapsed))
+        return done
+
+    def add_heatmaps(self, columns: dict[str, FrameResult]) -> None:
+        """The shown column's first: it shares the clean column's colour range as that stood before."""
+        for mode in ["camouflage"] + [m for m in self.pipelines if m != "camouflage"]:
+            self.pipelines[mode].add_heatmap(columns[mode])
+
+
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = DEFAULT_FRACTION,
              gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
              cube: bool = False, seed: int = DEMO_SEED) -> dict:
@@ -104,34 +131,41 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     """
     out_dir = Path(out_dir)
     heatmaps = _heatmaps(detector.classifier) if heatmap else {}
-    pipelines = {mode: pipeline_for(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
-                                        fgsm_eps=fgsm_eps, cube=cube)
-                 for mode in MODES}   # first: a library without the blocks creates no output folder
+    columns = DemoColumns({mode: pipeline_for(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
+                                              fgsm_eps=fgsm_eps, cube=cube)
+                           for mode in MODES})   # first: a library without the blocks creates no output folder
     prepare_output(out_dir / "demo.mp4")
-    world = FarmWorld(seed=seed)
-    tally, gif_frames, seconds, trimmer = DemoTally(), [], 0.0, HeapTrimmer()
+    world, animals = FarmWorld(seed=seed), deque()
+
+    def world_frames():
+        for i in range(frames):
+            frame, seen = world.render(i)
+            animals.append(seen)
+            yield frame
+
+    tally, trimmer, seconds = DemoTally(), HeapTrimmer(), None
     gif_every = max(1, round(world.fps / gif_fps))
-    with Mp4Writer(out_dir / "demo.mp4", fps=world.fps) as video:
-        for i in tqdm(range(frames), desc="demo", unit="frame"):
-            frame, animals = world.render(i)
-            start = time.perf_counter()
-            shown = pipelines["camouflage"](frame)
-            elapsed = time.perf_counter() - start
-            seconds = elapsed if i == 0 else 0.9 * seconds + 0.1 * elapsed   # smoothed, so the HUD is readable
-            # every mode starts from the same clean detections; only the defended frames differ
-            results = {mode: shown if mode == "camouflage" else p(frame, shown.clean_scan)
-                       for mode, p in pipelines.items()}
-            tally.add(results, animals)
-            panel = side_by_side(shown, "camouflage blocks", 1 / seconds, results["none"].heatmap)
+    with (tqdm(total=frames, desc="demo", unit="frame") as bar,
+          GifSink(out_dir / "demo.gif", world.fps / gif_every, every=gif_every, width=gif_width) as gif,
+          VideoSink(out_dir / "demo.mp4", world.fps) as video):   # the video finished first, as the larger
+        def show(item) -> None:
+            nonlocal seconds
+            results, elapsed = item
+            columns.add_heatmaps(results)
+            tally.add(results, animals.popleft())
+            seconds = elapsed if seconds is None else 0.9 * seconds + 0.1 * elapsed   # smoothed, for a readable HUD
+            panel = side_by_side(results["camouflage"], "camouflage blocks", 1 / seconds, results["none"].heatmap)
             video.write(panel)
-            if i % gif_every == 0:
-                gif_frames.append(panel)
+            gif.write(panel)
             trimmer.tick()
-    write_gif(gif_frames, out_dir / "demo.gif", fps=world.fps / gif_every, width=gif_width)
+            bar.update()
+
+        run(world_frames(), columns, [show])
     summary = tally.summary() | {"world_seed": seed, "frames": frames, "block_fraction": fraction,
                                  "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
     write_atomically(out_dir / "demo_summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
 
 def demo(args: argparse.Namespace) -> None:
     if not 0 < args.fgsm_eps <= 1:

@@ -8,19 +8,24 @@ from tqdm import tqdm
 
 from engine.detection.hunter import aim
 from realtime.commands.setup import make_detector
+from realtime.io.sinks import VideoSink
 from realtime.io.sources import open_source
-from realtime.io.video import Mp4Writer, prepare_output
+from realtime.io.video import prepare_output
+from realtime.pipeline.defended import DefendedPipeline, FrameResult
 from realtime.pipeline.overlay import hunter_view
+from realtime.pipeline.runner import run
+
+
+def hunters_view(result: FrameResult):
+    """The clean frame with every detection and the hunter's aim (the mean of the chickens, as the notebook)."""
+    return hunter_view(result.frame, result.before, aim(result.before))
 
 
 def detect(args: argparse.Namespace) -> None:
     prepare_output(args.out, ".mp4")
-    detector = make_detector(args)
+    pipeline = DefendedPipeline(make_detector(args))   # no defence: the frames as they come
     source = open_source(args.source, frames=args.frames, seed=args.seed)
-    with Mp4Writer(args.out, fps=source.fps, sound_of=source.sound) as video:
-        for frame in tqdm(source, total=source.frames, desc="detect", unit="frame"):
-            detections = detector(frame)
-            video.write(hunter_view(frame, detections, aim(detections)))
+    with (tqdm(total=source.frames, desc="detect", unit="frame") as bar,
+          VideoSink(args.out, source.fps, hunters_view, sound_of=source.sound) as video):
+        run(source, pipeline.detect_and_defend, [video.write, lambda _: bar.update()])
     print(f"wrote {video.path} ({video.frames} frames)")
-
-

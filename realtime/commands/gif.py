@@ -4,6 +4,7 @@ shrunk in frame rate and width until it fits a size limit."""
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from realtime.io.sources import open_source
 from realtime.io.video import prepare_output
 from realtime.pipeline.defended import DefendedPipeline, pipeline_for
 from realtime.pipeline.overlay import hunter_view
+from realtime.pipeline.runner import run
 
 MIN_FPS, MIN_WIDTH = 2.0, 120
 SHRINK = 0.8
@@ -30,13 +32,10 @@ def defended_frames(pipeline: DefendedPipeline, source_spec: str, start: float, 
     source = open_source(source_spec, seed=seed, frames=None if source_spec != "world" else 10 ** 9)
     every = max(1, round(source.fps / fps))
     first, last = round(start * source.fps), round((start + duration) * source.fps)
+    taken = itertools.islice(source.frames_from(first), 0, last - first, every)
     frames = []
-    for index, frame in enumerate(source.frames_from(first), start=first):
-        if index >= last:
-            break
-        if (index - first) % every == 0:
-            result = pipeline(frame)
-            frames.append(hunter_view(result.defended, result.after, target_point(result.after)))
+    run(taken, pipeline.detect_and_defend,
+        [pipeline.add_heatmap, lambda r: frames.append(hunter_view(r.defended, r.after, target_point(r.after)))])
     if not frames:
         length = f" (it is {source.frames / source.fps:.1f} s long)" if source.frames else ""
         raise SaviourError(f"{source_spec}: no frames between {start} s and {start + duration} s{length}")

@@ -17,7 +17,9 @@ EXIT_SOURCE_LOST = 1
 
 def live(args: argparse.Namespace) -> int:
     from realtime.io.virtualcam import VirtualCamera
-    from realtime.live.app import LiveApp, LiveState, check_display, playback_pace
+    from realtime.live.app import LiveApp, playback_pace
+    from realtime.live.keys import LiveState
+    from realtime.live.window import check_display
 
     if not args.no_window:
         check_display()   # before anything is loaded or opened

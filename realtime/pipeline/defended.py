@@ -57,7 +57,7 @@ class DefendedPipeline:
 
     def __init__(self, detector, defences: Sequence = (), protect: str = "chicken", heatmap=None,
                  name: str | None = None):
-        if protect not in detector.labels:
+        if defences and protect not in detector.labels:
             raise SaviourError(f"the detector has no class {protect!r} to protect (it has {', '.join(detector.labels)})")
         self.detector, self.defences, self.protect = detector, list(defences), protect
         self.heatmap = heatmap
