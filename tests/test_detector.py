@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine.detection.hunter import HunterDetector, aim, auto_min_size, default_scales, target_point
-from engine.detection.detections import Detections
+from engine.detection.detections import Detections, aim, target_point
+from engine.detection.hunter import HunterDetector, auto_min_size, default_scales
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
 from engine.train import accuracy

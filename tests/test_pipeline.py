@@ -5,12 +5,13 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from blocks.paste import cover_boxes, cube_image, paste_at, shuffled
 from blocks.sweep import GREY
-from engine.detection.hunter import HunterDetector, target_point
+from engine.detection.detections import target_point
+from engine.detection.hunter import HunterDetector
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
 from farm.evaluate import points_in_box
-from realtime.pipeline.defended import pipeline_for
 from farm.world import FarmWorld
+from realtime.pipeline.defended import pipeline_for
 
 
 def checker(size=4):

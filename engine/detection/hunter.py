@@ -16,11 +16,12 @@ import torch
 
 from engine.detection.canvas import level_layout, paint
 from engine.detection.detections import Detections
+from engine.detection.grouping import bordered_probabilities, cluster, neighbourhood_centroid
+from engine.detection.pyramid import BORDER, Level, edited_pyramid, pyramid
+from engine.detection.rescan import cell_crop, cell_groups, changed_windows, pack, window_count
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
-from engine.detection.pyramid import BORDER, Level, edited_pyramid, pyramid
-from engine.detection.rescan import cell_crop, cell_groups, changed_windows, pack, window_count
 
 # The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
 # Levels a factor 2 apart, starting where the smallest animal fills 55%, show every animal filling
@@ -28,7 +29,6 @@ from engine.detection.rescan import cell_crop, cell_groups, changed_windows, pac
 ANIMAL_FILL = (0.55, 0.9)
 LEVEL_RATIO = 0.5
 BOX_FRACTION = 0.6   # a window's detection box: its central part, about where the animal sits
-GROUP_OVERLAP = 0.3  # windows overlapping more than this (of the smaller box) form one object
 REFERENCE_HEIGHT = 360   # the farm world's frame height, which the hunter is trained and tested at
 MIN_ANIMAL = 20          # the smallest animal sought in frames up to REFERENCE_HEIGHT, px
 # A level larger than twice the frame's side only interpolates pixels the frame does not have, at four
@@ -234,11 +234,11 @@ class HunterDetector:
 
         The maps are small (a few thousand cells), so this runs in NumPy on the CPU, where each step
         costs microseconds rather than a tensor library's per-operation overhead; with all levels in
-        one array (`_bordered_probabilities`) each step is one call for the whole pyramid.
+        one array (`bordered_probabilities`) each step is one call for the whole pyramid.
         """
         if not maps:
             return _Windows.empty()
-        probs, starts, widths = _bordered_probabilities(maps)
+        probs, starts, widths = bordered_probabilities(maps)
         scored = probs.copy()
         if self._background is not None:
             scored[:, self._background] = 0
@@ -248,7 +248,7 @@ class HunterDetector:
         order = np.lexsort((flat, level))   # level by level: grouping breaks score ties by this order
         flat, cell, level = flat[order], cell[order], level[order]
         cls = class_id[flat, cell]
-        row, col = _neighbourhood_centroid(probs, flat, cls, cell, starts[level], widths[level])
+        row, col = neighbourhood_centroid(probs, flat, cls, cell, starts[level], widths[level])
         shift = np.asarray(self.offsets, float).reshape(-1, 2)[flat % len(self.offsets)]
         scale = np.array([[lv.fx, lv.fy] for lv in levels])[level]      # frame pixels per level pixel
         xy = (np.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1) - BORDER) * scale
@@ -280,98 +280,8 @@ class HunterDetector:
         centre = windows.xy[mine] + side[:, None] / 2
         half = side[:, None] * BOX_FRACTION / 2
         boxes = np.concatenate([centre - half, centre + half], 1)
-        xyxy, score, class_id = _cluster(boxes, windows.score[mine], windows.class_id[mine])
+        xyxy, score, class_id = cluster(boxes, windows.score[mine], windows.class_id[mine])
         order = np.lexsort((class_id, -score))     # by score; ties by class, then as clustered
         return Detections(xyxy[order].astype(np.float32), class_id[order], score[order], self.labels)
 
 
-def _bordered_probabilities(maps: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Class probabilities of every level's logits (each N x C x H x W), the levels laid end to end as
-    N x C x cells, each level with a border of zero cells; per level, its first cell and bordered width.
-
-    The border gives each window a 3x3 neighbourhood without reaching into the next level.
-    """
-    blocks, inside = [], []
-    for logits in maps:
-        logits = logits.float().contiguous().cpu().numpy()   # NumPy reduces over classes 7x faster
-        n, c, h, w = logits.shape                               # when each class is one block
-        block = np.zeros((n, c, h + 2, w + 2), np.float32)     # np.pad costs 10x more on maps this small
-        block[:, :, 1:-1, 1:-1] = logits
-        mask = np.zeros((h + 2, w + 2), np.float32)
-        mask[1:-1, 1:-1] = 1
-        blocks.append(block.reshape(n, c, -1))
-        inside.append(mask.ravel())
-    logits = np.concatenate(blocks, axis=2)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    probs *= np.concatenate(inside)
-    sizes = np.array([block.shape[2] for block in blocks])
-    widths = np.array([m.shape[3] + 2 for m in maps])
-    return probs, np.cumsum(sizes) - sizes, widths
-
-
-def _neighbourhood_centroid(probs: np.ndarray, n, cls, cell, start, width) -> tuple[np.ndarray, np.ndarray]:
-    """For cells (n, cell) of class `cls` in `_bordered_probabilities`, their level starting at cell
-    `start`, `width` wide, the probability-weighted mean (row, column) of the class over each cell's
-    3x3 neighbourhood, in the level's window grid.
-
-    A window's own position is only accurate to the stride; weighting the neighbours' positions by
-    their probability of the same class moves it toward where the evidence is centred.
-    """
-    step = np.arange(-1, 2)
-    neighbours = cell[:, None, None] + step[:, None] * width[:, None, None] + step
-    weights = probs[n[:, None, None], cls[:, None, None], neighbours]          # K x 3 x 3
-    r, c = np.divmod(cell - start, width)                  # counting the border as row and column 0
-    rows, cols = (r - 1)[:, None] + step, (c - 1)[:, None] + step
-    total = weights.sum(axis=(1, 2))
-    row = (weights.sum(axis=2) * rows).sum(axis=1) / total
-    col = (weights.sum(axis=1) * cols).sum(axis=1) / total
-    return row, col
-
-
-def _cluster(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Greedy clustering: the best remaining box takes every box of its class overlapping it; a cluster's
-    box is the score-weighted mean of its members, its score their maximum. Returns boxes, scores, classes."""
-    remaining = np.argsort(-scores, kind="stable")
-    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    merged, best, label = [], [], []
-    while len(remaining):
-        first = remaining[0]
-        lo, hi = np.maximum(boxes[first, :2], boxes[remaining, :2]), np.minimum(boxes[first, 2:], boxes[remaining, 2:])
-        inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-        overlapping = ((inter / np.minimum(area[remaining], area[first]) > GROUP_OVERLAP)
-                       & (classes[remaining] == classes[first]))
-        members = remaining[overlapping]
-        weights = scores[members]
-        merged.append((boxes[members] * weights[:, None]).sum(0) / weights.sum())
-        best.append(weights.max())
-        label.append(classes[first])
-        remaining = remaining[~overlapping]
-    return np.array(merged), np.array(best, np.float32), np.array(label, np.int64)
-
-
-def aim(detections: Detections, target: str = "chicken") -> tuple[float, float] | None:
-    """The hunter's aim point: the mean centre of the `target` detections, or None when there are none."""
-    if target not in detections.labels:
-        return None
-    chosen = detections.of_class(target)
-    if not len(chosen):
-        return None
-    x, y = chosen.centers.mean(axis=0)
-    return float(x), float(y)
-
-
-def target_point(detections: Detections, target: str = "chicken") -> tuple[float, float] | None:
-    """The single animal the hunter shoots at: the centre of its most confident `target` detection.
-
-    Unlike `aim`, which averages all chickens as the notebook did, this never points between two
-    chickens, so "does the hunter target a real chicken" has a clear answer.
-    """
-    if target not in detections.labels:
-        return None
-    chosen = detections.of_class(target)
-    if not len(chosen):
-        return None
-    best = np.lexsort((-np.prod(chosen.xyxy[:, 2:] - chosen.xyxy[:, :2], axis=1), -chosen.score))[0]
-    x, y = chosen.centers[best]
-    return float(x), float(y)

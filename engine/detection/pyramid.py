@@ -13,8 +13,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 from engine.detection.rescan import pixel_changes
+from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 
 BORDER = 12   # replicated pixels around each level: half a window
 TILE = 16     # changed regions are found on a grid of tiles this size: few regions, each a few tiles

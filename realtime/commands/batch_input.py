@@ -8,12 +8,11 @@ import json
 import time
 from pathlib import Path
 
-
-from engine.detection.detections import Detections
-from engine.detection.hunter import HunterDetector, target_point
+from engine.detection.detections import Detections, target_point
+from engine.detection.hunter import HunterDetector
 from engine.files import write_atomically
-from realtime.io.sources import Source
 from realtime.io.sinks import JsonlSink, VideoSink
+from realtime.io.sources import Source
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import output_view

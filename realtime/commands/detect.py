@@ -6,7 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
-from engine.detection.hunter import aim
+from engine.detection.detections import aim
 from realtime.commands.setup import make_detector
 from realtime.io.sinks import VideoSink
 from realtime.io.sources import open_source

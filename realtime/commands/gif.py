@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.detection.hunter import HunterDetector, target_point
+from engine.detection.detections import target_point
+from engine.detection.hunter import HunterDetector
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.files import partial_name

@@ -15,16 +15,16 @@ import numpy as np
 
 from engine.errors import SaviourError, warn
 from realtime.choices import DEFAULT_FRACTION
+from realtime.io.sinks import CameraSink
 from realtime.io.video import prepare_output
-from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
-from realtime.pipeline.heatmap import HunterHeatmap
-from realtime.pipeline.memory import HeapTrimmer
 from realtime.live.keys import VIEWS, LiveState, draw_help, handle_key
 from realtime.live.recorder import Recorder
 from realtime.live.window import WINDOW, enlarged, open_window, window_closed
+from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
+from realtime.pipeline.heatmap import HunterHeatmap
+from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline.runner import run
-from realtime.io.sinks import CameraSink
 
 
 class LiveApp:

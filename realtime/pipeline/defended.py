@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.detection.detections import Detections
-from engine.detection.hunter import aim
+from engine.detection.detections import Detections, aim
 from engine.detection.protocol import first_pass, found, second_pass
 from engine.errors import SaviourError
 from realtime.choices import DEFAULT_FRACTION

@@ -9,8 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.detection.hunter import target_point
-from engine.detection.detections import Detections
+from engine.detection.detections import Detections, target_point
 
 ORANGE, YELLOW, RED, WHITE = (0, 140, 255), (0, 230, 255), (0, 0, 230), (255, 255, 255)
 CLASS_COLOURS = {"chicken": (0, 230, 255), "pig": (203, 160, 255), "panda": (200, 200, 200)}

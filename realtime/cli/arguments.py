@@ -1,0 +1,81 @@
+"""Options several subcommands share, and how a subcommand is declared and run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import textwrap
+
+from engine.choices import DEVICE_CHOICES
+from realtime.choices import DEFAULT_FRACTION
+from realtime.cli.types import at_least, block_fraction, min_size_px, scale_list
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="auto picks CUDA when present, else the CPU (default: auto)")
+
+
+def add_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", default="hunter",
+                        help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
+
+
+MIN_SIZE_HELP = ("smallest animal to find, in frame pixels, or auto: 20 up to 360p, then in proportion to the "
+                 "frame height (40 at 720p, 60 at 1080p), which scans any frame as its 360p version "
+                 "(default: auto); 20 on a 1080p frame scans nine times the pixels")
+
+
+def add_min_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-size", type=min_size_px, default=None, metavar="PX|auto", help=MIN_SIZE_HELP)
+
+
+def add_detector(parser: argparse.ArgumentParser) -> None:
+    add_weights(parser)
+    add_min_size(parser)
+    parser.add_argument("--scales", type=scale_list, default=None,
+                        help="pyramid scales, e.g. 0.7,0.35,0.175 (default: chosen from the frame height)")
+    parser.add_argument("--stride", type=int, default=9, help="window stride in pyramid pixels: 9, 3 or 1")
+    parser.add_argument("--threshold", type=float, default=0.99, help="class probability to keep a window, in (0, 1)")
+    add_device(parser)
+
+
+def add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
+    """The classifier and the images to work on: files, or crops of a farm world never trained on."""
+    parser.add_argument("--weights", default="farm",
+                        help="'farm' (shipped), 'hunter', a checkpoint file, or torchvision:NAME, a torchvision "
+                             "ImageNet classifier such as torchvision:resnet50 (its weights download on first use)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="with torchvision:NAME, random weights instead of ImageNet's: no download, to try it out")
+    parser.add_argument("--image", nargs="+", default=None, help=f"image files to {verb} (default: farm-world crops)")
+    parser.add_argument("--crops", type=at_least(1), default=crops, help=f"farm-world crops to {verb} (default: {crops})")
+    parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
+
+
+def handler(module: str, name: str):
+    """`realtime.commands.<module>.<name>`, imported when its command runs: the command modules load
+    torch, which takes seconds, and `--help` or a mistyped argument should answer at once."""
+    def run(args):
+        return getattr(importlib.import_module(f"realtime.commands.{module}"), name)(args)
+    return run
+
+
+def subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=summary, description=summary,
+                            epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=func, parser=parser)
+    return parser
+
+
+def add_fraction(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fraction", type=block_fraction, default=DEFAULT_FRACTION,
+                        help="block side / chicken box side (default: %(default)s)")
+
+
+def add_config(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--config", default=None, help=f"YAML file of settings, e.g. {example}")
+    parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                        help="override one setting (repeatable), e.g. --set fraction=0.6")
+
+
