@@ -22,7 +22,7 @@ from engine.models import load_classifier
 from engine.detection.pyramid import pyramid
 from realtime.bench.app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench.explain import mask_rates, model_pass_seconds, resnet18, rise_seconds, sync
-from realtime.pipeline.heatmap import HunterHeatmap
+from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.overlay import side_by_side
 from realtime.pipeline.defended import pipeline_for
 from farm.world import FarmWorld
@@ -106,7 +106,7 @@ def pipeline_fps(detector: HunterDetector, frames: list, heatmap: bool = False) 
     `heatmap`, also update the live RISE map and blend it over the defended view. Returns frames per
     second and the mean milliseconds per frame of each pipeline stage."""
     library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
-    live = HunterHeatmap(detector.classifier) if heatmap else None
+    live = LiveHeatmap(detector.classifier) if heatmap else None
     pipeline = pipeline_for(detector, library, "camouflage", heatmap=live)
     stages = {}
     start = time.perf_counter()

@@ -24,11 +24,11 @@ def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
     everything that changes what is written (not how fast)."""
     from engine.device import resolve_device
     from realtime.commands.setup import load_hunter, load_library
-    from realtime.pipeline.heatmap import HunterHeatmap
+    from realtime.pipeline.heatmap import LiveHeatmap
 
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
-    heatmap = HunterHeatmap(hunter) if args.heatmap == "rise" else None
+    heatmap = LiveHeatmap(hunter) if args.heatmap == "rise" else None
     detector = HunterDetector(hunter, min_size=args.min_size)
     pipeline = pipeline_for(detector, library, args.mode, args.fraction, heatmap=heatmap)
     settings = {"mode": args.mode, "view": args.view, "fraction": args.fraction, "heatmap": args.heatmap,

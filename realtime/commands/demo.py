@@ -30,7 +30,7 @@ from realtime.commands.setup import load_hunter, load_library
 from realtime.io.sinks import GifSink, VideoSink
 from realtime.io.video import prepare_output
 from realtime.pipeline.defended import FrameResult, pipeline_for
-from realtime.pipeline.heatmap import HunterHeatmap
+from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import side_by_side
 from realtime.pipeline.runner import run
@@ -88,13 +88,13 @@ def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
     return float(np.mean(np.concatenate([v.ravel() for v in values]))) if values else float("nan")
 
 
-def _heatmaps(classifier) -> dict[str, HunterHeatmap]:
+def _heatmaps(classifier) -> dict[str, LiveHeatmap]:
     """One live heatmap per compared mode. Camouflage is coloured by the clean frames' range, so heat
     that fades shows as fading instead of being stretched back to full colour; decoys raise the
     evidence everywhere, so their map keeps its own range and shows where the heat sits within the frame."""
-    clean = HunterHeatmap(classifier)
-    return {"none": clean, "camouflage": HunterHeatmap(classifier, colours=clean.colours),
-            "decoys": HunterHeatmap(classifier)}
+    clean = LiveHeatmap(classifier)
+    return {"none": clean, "camouflage": LiveHeatmap(classifier, colours=clean.colours),
+            "decoys": LiveHeatmap(classifier)}
 
 
 class DemoColumns:

@@ -21,7 +21,7 @@ from realtime.live.keys import VIEWS, LiveState, draw_help, handle_key
 from realtime.live.recorder import Recorder
 from realtime.live.window import WINDOW, enlarged, open_window, window_closed
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
-from realtime.pipeline.heatmap import HunterHeatmap
+from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline.runner import run
@@ -45,7 +45,7 @@ class LiveApp:
         self.camera = CameraSink(virtual_camera, defended_frame) if virtual_camera is not None else None
         self.device_name, self.fraction, self.window = device_name, fraction, window
         self.out_dir, self.state = Path(out_dir), state or LiveState()
-        self.heat = HunterHeatmap(detector.classifier)
+        self.heat = LiveHeatmap(detector.classifier)
         # every mode the keys reach, made now: a library without their blocks fails before any frame
         self.pipelines = {mode: pipeline_for(detector, library, mode, fraction) for mode in LiveState.modes()}
         self.recorder: Recorder | None = None

@@ -1,4 +1,5 @@
-"""The live heatmap: a streaming RISE map of the hunter's evidence for "chicken" anywhere in the frame."""
+"""The live heatmap: a streaming RISE map of a dense classifier's evidence for one class (the protected
+one, "chicken") anywhere in the frame."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import numpy as np
 import torch
 
 from engine.detection.hunter import REFERENCE_HEIGHT, bgr_to_tensor
+from engine.errors import SaviourError
 from engine.explain import ColourRange, DenseClassEvidence, StreamingRise
 
 HEAT_SCALE = 0.34     # the detector's middle pyramid level: chickens near the camera fill a window there
 
 
-class HunterHeatmap:
+class LiveHeatmap:
     """Scores a few RISE masks per frame on a downscaled copy and keeps a running map.
 
     Args:
-        classifier: the hunter (anything with `dense_logits` and a "chicken" label).
+        classifier: a dense classifier such as the hunter: `dense_logits` and `labels`.
+        label: the class whose evidence is mapped.
         scale: working resolution as a fraction of a frame up to 360 px high; a higher frame is worked
             at the size of its 360p version, as the detector scans it (see `auto_min_size`).
         per_frame, n, s: StreamingRise settings (masks per frame, bank size, grid).
@@ -26,8 +29,10 @@ class HunterHeatmap:
     """
 
     def __init__(self, classifier, scale: float = HEAT_SCALE, per_frame: int = 2, n: int = 128, s: int = 6,
-                 seed: int = 0, colours: ColourRange | None = None):
-        self.classifier, self.scale = classifier, scale
+                 seed: int = 0, colours: ColourRange | None = None, label: str = "chicken"):
+        if not hasattr(classifier, "dense_logits") or label not in classifier.labels:
+            raise SaviourError(f"the live heatmap needs a dense classifier with the class {label!r}")
+        self.classifier, self.scale, self.label = classifier, scale, label
         self.follows = colours is None     # a shared range is followed by its owner only
         self.colours = colours or ColourRange()
         self.settings = {"per_frame": per_frame, "n": n, "s": s}
@@ -44,7 +49,7 @@ class HunterHeatmap:
             if self.follows:
                 self.colours.reset()
             self.stream = StreamingRise(self.classifier.dense_logits, size,
-                                        DenseClassEvidence(self.classifier.labels.index("chicken")),
+                                        DenseClassEvidence(self.classifier.labels.index(self.label)),
                                         colours=self.colours, follow_colours=self.follows,
                                         generator=torch.Generator().manual_seed(self.seed), device=self.device,
                                         **self.settings)

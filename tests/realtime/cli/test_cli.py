@@ -40,7 +40,7 @@ def test_version_is_the_packaged_one(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     declared = configparser.ConfigParser()
-    declared.read(Path(__file__).parent.parent / "setup.cfg")
+    declared.read(Path(__file__).parents[3] / "setup.cfg")
     assert stop.value.code == 0
     assert capsys.readouterr().out.strip() == f"saviour {declared['metadata']['version']}"
 

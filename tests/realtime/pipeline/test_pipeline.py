@@ -125,14 +125,14 @@ def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(par
     """Thirty updates on a still frame. Camouflage, coloured by the clean frame's range, cools the
     chickens; decoys, each map in its own range, narrow the gap between chicken and decoy-square heat."""
     from realtime.commands.demo import box_heat
-    from realtime.pipeline.heatmap import HunterHeatmap
+    from realtime.pipeline.heatmap import LiveHeatmap
 
     detector, library = parts
     frame, animals = FarmWorld(seed=4242).render(0)
     chickens = [a.xyxy for a in animals if a.label == "chicken" and a.visible > 0.5]
-    clean = HunterHeatmap(detector.classifier)
-    heatmaps = {"none": clean, "camouflage": HunterHeatmap(detector.classifier, colours=clean.colours),
-                "decoys": HunterHeatmap(detector.classifier)}
+    clean = LiveHeatmap(detector.classifier)
+    heatmaps = {"none": clean, "camouflage": LiveHeatmap(detector.classifier, colours=clean.colours),
+                "decoys": LiveHeatmap(detector.classifier)}
     results = {}
     for mode, live in heatmaps.items():
         pipeline = pipeline_for(detector, library, mode, heatmap=live)
@@ -187,9 +187,9 @@ def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(part
 
 
 def test_the_live_heatmap_works_a_large_frame_at_its_360p_size(parts):
-    from realtime.pipeline.heatmap import HunterHeatmap
+    from realtime.pipeline.heatmap import LiveHeatmap
 
     detector, _ = parts
-    live = HunterHeatmap(detector.classifier)
+    live = LiveHeatmap(detector.classifier)
     assert live(FarmWorld(seed=4242, size=(1280, 720)).render(0)[0]).shape == (122, 218)
     assert live(FarmWorld(seed=4242, size=(320, 180)).render(0)[0]).shape == (61, 109)

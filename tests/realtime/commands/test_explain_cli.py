@@ -12,7 +12,7 @@ from engine.explain.metrics import deletion_auc, insertion_auc
 from engine.models.farm import FARM_LABELS
 from realtime.commands.explain import EXPLAIN_SEED, _crop_samples
 from realtime.reports.explain import Sample, explain_samples
-from tests.test_cli import run
+from tests.realtime.cli.test_cli import run
 
 
 def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys):

@@ -13,7 +13,7 @@ import torch
 from engine.errors import SaviourError
 from engine.models import load_classifier
 from realtime.commands.explain import _fitted
-from tests.test_cli import run
+from tests.realtime.cli.test_cli import run
 
 CACHED_NAME = "resnet18-f37072fd.pth"   # the file name of resnet18's ImageNet weights in the hub cache
 

@@ -1,7 +1,7 @@
 import torch
 
 from engine.explain import StreamingRise, rise
-from tests.test_rise import image, tiny_classifier
+from tests.engine.explain.test_rise import image, tiny_classifier
 
 
 def stream(**settings):

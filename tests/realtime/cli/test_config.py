@@ -5,7 +5,7 @@ import pytest
 from realtime.cli import config
 from realtime.cli import build_parser, main
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).parents[3] / "configs"
 
 
 def subcommand(*names):
