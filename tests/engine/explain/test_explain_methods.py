@@ -111,3 +111,10 @@ def test_rise_under_bf16_autocast_runs_the_model_in_bf16_and_keeps_the_map():
     half = explain(conv, x, "rise", target=1, masks=masks, autocast=torch.bfloat16)
     assert seen[-1] == torch.bfloat16 and half.dtype == torch.float32
     torch.testing.assert_close(half, full, rtol=0.02, atol=0.0)
+
+
+def test_every_method_the_command_line_offers_is_registered():
+    from engine.choices import EXPLANATION_METHODS
+    from engine.explain import METHODS
+
+    assert tuple(METHODS) == EXPLANATION_METHODS
