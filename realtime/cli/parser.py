@@ -10,8 +10,8 @@ from importlib import metadata
 
 from engine.errors import SaviourError
 from engine.files import describe_failure
-from realtime.cli import config
 from realtime.cli.app_parsers import add_batch, add_bench, add_demo, add_detect, add_gif, add_live
+from realtime.cli.config import apply as apply_config
 from realtime.cli.model_parsers import (
     add_attack_explanation,
     add_blocks,
@@ -83,7 +83,7 @@ def _main(argv: list[str] | None) -> int:
         parser.error(_unrecognized(extra, sys.argv[1:] if argv is None else argv))
     try:
         if getattr(args, "config", None) or getattr(args, "set", None):
-            config.apply(args.parser, args.config, args.set)
+            apply_config(args.parser, args.config, args.set)
             args = parser.parse_args(argv)
         code = args.func(args)
     except SaviourError as error:
