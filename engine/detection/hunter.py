@@ -103,6 +103,7 @@ class HunterDetector:
         threshold: keep windows whose class probability exceeds this, in (0, 1).
         min_size: smallest animal height in frame pixels that the default scales aim to find; None
             follows the frame's height (see `auto_min_size`).
+        background: the classifier's class for "nothing here", never reported (None: every class is).
 
     Example:
         >>> detector = HunterDetector(load_classifier("hunter"))
@@ -111,7 +112,7 @@ class HunterDetector:
     """
 
     def __init__(self, classifier, scales=None, stride: int = NATIVE_STRIDE, threshold: float = 0.99,
-                 min_size: float | None = None):
+                 min_size: float | None = None, background: str | None = "terrain"):
         if stride not in (1, 3, 9):
             raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
         if not 0 < threshold < 1:
@@ -126,7 +127,7 @@ class HunterDetector:
         self.scales = tuple(scales) if scales is not None else None
         self.labels = tuple(classifier.labels)
         self.device = next(classifier.parameters()).device
-        self._background = self.labels.index("terrain") if "terrain" in self.labels else None
+        self._background = self.labels.index(background) if background in self.labels else None
 
     def min_size_for(self, height: int) -> float:
         """The smallest animal this detector seeks in frames `height` px tall."""

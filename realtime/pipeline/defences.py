@@ -95,8 +95,6 @@ def defences_for(mode: str, library: BlockLibrary, detector=None, fraction: floa
     naming the blocks a mode needs and the library lacks."""
     if mode not in MODES:
         raise SaviourError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
-    if not 0 < fraction <= 2:
-        raise SaviourError(f"block fraction must be in (0, 2], got {fraction}")
     camouflage, ghost = _blocks(library, camouflage_target)
     covers = {"camouflage": camouflage, "control": shuffled(camouflage),
               "occlusion": np.full_like(camouflage, round(GREY * 255))}
