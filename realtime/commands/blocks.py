@@ -19,6 +19,8 @@ from realtime.io.video import prepare_folder
 
 BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
+
+
 def _camouflage_scenes(model, args: argparse.Namespace):
     """Training and held-out camouflage scenes: chickens of the block worlds as the pipeline covers them."""
     detector = HunterDetector(model)

@@ -75,6 +75,7 @@ def _drop(frames: list[np.ndarray], keep: float) -> list[np.ndarray]:
     count = max(1, round(len(frames) * keep))
     return [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)]
 
+
 def gif(args: argparse.Namespace) -> None:
     from realtime.commands.gif import defended_frames, write_sized_gif
 

@@ -22,6 +22,8 @@ from realtime.io.video import prepare_output
 VALIDATION_SEEDS = range(5000, 5010)
 ACCURACY_SEEDS = range(2000, 2020)
 PATCH_WORKERS = min(4, os.cpu_count() or 1)   # threads cutting training patches
+
+
 def train_hunter(args: argparse.Namespace) -> None:
     out = prepare_output(args.out)
     device = resolve_device(args.device)

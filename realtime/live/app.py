@@ -19,7 +19,7 @@ from realtime.io.sinks import CameraSink
 from realtime.io.video import prepare_output
 from realtime.live.keys import VIEWS, LiveState, draw_help, handle_key
 from realtime.live.recorder import Recorder
-from realtime.live.window import WINDOW, enlarged, open_window, window_closed
+from realtime.live.window import Window, enlarged, window_closed
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
 from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.memory import HeapTrimmer
@@ -44,6 +44,7 @@ class LiveApp:
         # the defended frames, without the hunter's overlay, to a realtime.io.virtualcam.VirtualCamera
         self.camera = CameraSink(virtual_camera, defended_frame) if virtual_camera is not None else None
         self.device_name, self.fraction, self.window = device_name, fraction, window
+        self.screen: Window | None = None
         self.out_dir, self.state = Path(out_dir), state or LiveState()
         self.heat = LiveHeatmap(detector.classifier)
         # every mode the keys reach, made now: a library without their blocks fails before any frame
@@ -61,7 +62,7 @@ class LiveApp:
     def run(self, max_frames: int | None = None, record: str | None = None) -> None:
         if self.window:
             try:
-                open_window()
+                self.screen = Window()
             except SaviourError:
                 self.source.close()
                 raise
@@ -75,8 +76,8 @@ class LiveApp:
                 self.camera.close()
             if self.recorder is not None:
                 self.saved += self.recorder.close()
-            if self.window and not window_closed():   # closed by its close button, it is already gone
-                cv2.destroyWindow(WINDOW)
+            if self.screen is not None:
+                self.screen.close()
 
     def _detect_and_defend(self, frames: list[np.ndarray]) -> list[tuple[FrameResult, float]]:
         """The runner's work on a worker thread: each result, with when its work began (for the latency)."""
@@ -111,8 +112,8 @@ class LiveApp:
         self.fps = 1 / interval if self.frames == 0 else 0.9 * self.fps + 0.1 / interval
         self.last_shown = now
         self.draw_hud(shown, result)
-        if self.window:
-            cv2.imshow(WINDOW, shown)
+        if self.screen is not None:
+            self.screen.write(shown)
         if self.recorder is not None:
             self.recorder.write(shown)
         if self.camera is not None:

@@ -13,6 +13,8 @@ KEY_HELP = (("q / Esc", "quit"), ("b", "blocks on/off"), ("d", "decoys on/off"),
             ("v", "cycle view"), ("space", "pause"), ("s", "snapshot PNG"), ("r", "record MP4 + GIF"),
             ("?", "this help"))
 ESC = 27
+
+
 @dataclass
 class LiveState:
     """What the keys switch."""

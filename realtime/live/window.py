@@ -9,9 +9,12 @@ import cv2
 import numpy as np
 
 from engine.errors import SaviourError
+from realtime.io.sinks import Sink
 
 WINDOW = "saviour live"
 MIN_VIEW_HEIGHT = 360   # the HUD's three lines and the key help fit from here
+
+
 def check_display() -> None:
     """Raise SaviourError when a window cannot open on this Linux session: without an X display,
     OpenCV's Qt window aborts the whole process instead of raising."""
@@ -55,3 +58,18 @@ def enlarged(view: np.ndarray, min_height: int = MIN_VIEW_HEIGHT) -> np.ndarray:
     return cv2.resize(view, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
 
 
+class Window(Sink):
+    """The live view on screen, as a sink: `write` shows a frame; `close` removes the window unless
+    the user already closed it with its close button."""
+
+    def __init__(self):
+        open_window()
+
+    def write(self, frame: np.ndarray) -> None:
+        cv2.imshow(WINDOW, frame)
+
+    def close(self) -> None:
+        if not window_closed():
+            cv2.destroyWindow(WINDOW)
+
+    abort = close

@@ -15,7 +15,6 @@ def test_render_is_deterministic_in_any_order():
     assert [x.xyxy for x in animals] == [x.xyxy for x in b.render(40)[1]]
 
 
-
 def test_earlier_frames_are_replayed_exactly_after_later_ones():
     in_order, jumping = FarmWorld(seed=3), FarmWorld(seed=3)
     expected = {i: in_order.render(i) for i in (5, 1500, 2100)}

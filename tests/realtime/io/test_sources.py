@@ -51,7 +51,6 @@ def test_a_single_image_file_is_one_frame_with_no_truncation_warning(tmp_path, c
     assert "truncated" not in capsys.readouterr().err
 
 
-
 def test_starting_later_gives_the_same_frames_as_skipping_them(tmp_path):
     for i in range(6):
         cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((8, 8), i * 40, np.uint8))
@@ -63,6 +62,7 @@ def test_starting_later_gives_the_same_frames_as_skipping_them(tmp_path):
         for got, expected in zip(later, everything[4:]):
             np.testing.assert_array_equal(got, expected)
     assert list(open_source(specs[1]).frames_from(50)) == []
+
 
 class FlakyReader:
     """Delivers `good` numbered frames, then fails; counts how often it was opened."""

@@ -144,7 +144,6 @@ def test_a_recording_keeps_its_size_and_proportions_when_the_view_changes(tmp_pa
         assert gif.size == (480, 135)
 
 
-
 def test_a_long_recording_keeps_every_frame_in_the_mp4_and_its_opening_in_the_gif(tmp_path):
     """GIF frames wait in memory until the GIF is written, so an hour-long --record must not keep them all."""
     recorder = Recorder(tmp_path / "long.mp4", fps=10)
@@ -158,6 +157,7 @@ def test_a_long_recording_keeps_every_frame_in_the_mp4_and_its_opening_in_the_gi
         assert sum(1 for _ in container.decode(video=0)) == frames
     with Image.open(tmp_path / "long.gif") as gif:
         assert gif.n_frames == GIF_SECONDS * 10 and gif.size == (480, 270)
+
 
 def test_files_and_the_world_play_at_their_own_rate_in_a_window():
     from blocks.choices import DEFAULT_LIBRARY
