@@ -11,8 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
-from engine.detection.pyramid import BORDER
+from engine.detection.hunter import HunterDetector, bgr_to_tensor
 
 MARGIN = 0.25   # the stepped region: each chicken box grown by this share of its size on every side
 
@@ -29,10 +28,10 @@ def fgsm_chickens(detector: HunterDetector, frame: np.ndarray, xyxy: np.ndarray,
     loss = 0.0
     for scale in detector.scales_for(frame.shape[0]):
         size = (round(frame.shape[0] * scale), round(frame.shape[1] * scale))
-        if min(size) < WINDOW:
+        if min(size) < detector.grid.window:
             continue
         level = F.pad(F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False),
-                      [BORDER] * 4, mode="replicate")
+                      [detector.grid.border] * 4, mode="replicate")
         logits = classifier.dense_logits(level)
         seen = logits.softmax(1)[:, chicken] > 0.5
         if seen.any():

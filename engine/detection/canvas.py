@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.models.hunter import HUNTER_STRIDE as STEP
+from engine.detection.grid import HUNTER_GRID
+
+STEP = HUNTER_GRID.stride
 
 
 def shelf_layout(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
@@ -41,17 +43,19 @@ def shelf_layout(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], t
     return origins, (height, right)
 
 
-def level_layout(shapes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """Window cells (row, column) where each image of pixel `shapes` starts, and the canvas pixel size."""
-    cells = [(-(-h // STEP), -(-w // STEP)) for h, w in shapes]
+def level_layout(shapes: list[tuple[int, int]], step: int = STEP) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Cells of `step` px (the network's stride) where each image of pixel `shapes` starts (row,
+    column), and the canvas pixel size."""
+    cells = [(-(-h // step), -(-w // step)) for h, w in shapes]
     origins, (rows, cols) = shelf_layout(cells)
-    return origins, (rows * STEP, cols * STEP)
+    return origins, (rows * step, cols * step)
 
 
-def paint(images: list[np.ndarray], origins: list[tuple[int, int]], size: tuple[int, int]) -> np.ndarray:
+def paint(images: list[np.ndarray], origins: list[tuple[int, int]], size: tuple[int, int],
+          step: int = STEP) -> np.ndarray:
     """The canvas of `level_layout`: each image copied to its place, the rest zeros."""
     canvas = np.zeros((*size, 3), np.uint8)
     for image, (row, col) in zip(images, origins):
-        y, x = row * STEP, col * STEP
+        y, x = row * step, col * step
         canvas[y:y + image.shape[0], x:x + image.shape[1]] = image
     return canvas

@@ -17,11 +17,11 @@ import torch
 from engine.detection.canvas import level_layout, paint
 from engine.detection.detections import Detections
 from engine.detection.grouping import bordered_probabilities, cluster, neighbourhood_centroid
-from engine.detection.pyramid import BORDER, Level, edited_pyramid, pyramid
+from engine.detection.grid import WindowGrid
+from engine.detection.pyramid import Level, edited_pyramid, pyramid
 from engine.detection.rescan import cell_crop, cell_groups, changed_windows, pack, window_count
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
-from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
 
 # The hunter is trained on windows where the animal is 38-95% of the window's height (realtime/patches.py).
 # Levels a factor 2 apart, starting where the smallest animal fills 55%, show every animal filling
@@ -34,7 +34,7 @@ MIN_ANIMAL = 20          # the smallest animal sought in frames up to REFERENCE_
 # A level larger than twice the frame's side only interpolates pixels the frame does not have, at four
 # times the memory and work per doubling (--scales 100 filled 21 GB before failing).
 MAX_SCALE = 2.0
-SMALLEST_MIN_SIZE = WINDOW * ANIMAL_FILL[0] / MAX_SCALE   # px: a smaller animal would need a larger level
+SMALLEST_MIN_SIZE = WINDOW * ANIMAL_FILL[0] / MAX_SCALE   # px, for the hunter: smaller would need a larger level
 
 
 def auto_min_size(height: int) -> float:
@@ -47,14 +47,15 @@ def auto_min_size(height: int) -> float:
     return MIN_ANIMAL * max(1.0, height / REFERENCE_HEIGHT)
 
 
-def default_scales(height: int, min_size: float | None = None, max_fraction: float = 0.5) -> tuple[float, ...]:
+def default_scales(height: int, min_size: float | None = None, max_fraction: float = 0.5,
+                   window: int = WINDOW) -> tuple[float, ...]:
     """Pyramid scales that show animals from `min_size` px (default: `auto_min_size`) up to
     `max_fraction` of the frame height."""
     min_size = auto_min_size(height) if min_size is None else min_size
     if min_size <= 0 or not 0 < max_fraction <= 1:
         raise SaviourError(f"min_size must be > 0 and max_fraction in (0, 1], got {min_size}, {max_fraction}")
-    scales = [WINDOW * ANIMAL_FILL[0] / min_size]
-    while scales[-1] * max_fraction * height / WINDOW > ANIMAL_FILL[1]:
+    scales = [window * ANIMAL_FILL[0] / min_size]
+    while scales[-1] * max_fraction * height / window > ANIMAL_FILL[1]:
         scales.append(scales[-1] * LEVEL_RATIO)
     return tuple(scales)
 
@@ -111,14 +112,19 @@ class HunterDetector:
         >>> aim(detections)
     """
 
-    def __init__(self, classifier, scales=None, stride: int = NATIVE_STRIDE, threshold: float = 0.99,
+    def __init__(self, classifier, scales=None, stride: int | None = None, threshold: float = 0.99,
                  min_size: float | None = None, background: str | None = "terrain"):
-        if stride not in (1, 3, 9):
-            raise SaviourError(f"stride must be 1, 3 or 9 pixels, got {stride}")
+        self.grid = WindowGrid.of(classifier)   # where the classifier's windows lie: its input size and stride
+        stride = self.grid.stride if stride is None else stride
+        if not 0 < stride <= self.grid.stride or self.grid.stride % stride:
+            divisors = [d for d in range(1, self.grid.stride + 1) if self.grid.stride % d == 0]
+            raise SaviourError(f"stride must be {', '.join(map(str, divisors))} pixels (dividing the network's "
+                               f"{self.grid.stride}), got {stride}")
         if not 0 < threshold < 1:
             raise SaviourError(f"threshold must be in (0, 1), got {threshold}")
-        if min_size is not None and not min_size >= SMALLEST_MIN_SIZE:
-            raise SaviourError(f"min_size must be at least {SMALLEST_MIN_SIZE:.3g} pixels (a smaller animal would need "
+        smallest = self.grid.window * ANIMAL_FILL[0] / MAX_SCALE
+        if min_size is not None and not min_size >= smallest:
+            raise SaviourError(f"min_size must be at least {smallest:.3g} pixels (a smaller animal would need "
                                f"the frame enlarged more than {MAX_SCALE:g}x), got {min_size}")
         if scales is not None and (len(scales) == 0 or any(not 0 < s <= MAX_SCALE for s in scales)):
             raise SaviourError(f"scales must be numbers in (0, {MAX_SCALE:g}] (a level at most {MAX_SCALE:g}x the "
@@ -134,12 +140,12 @@ class HunterDetector:
         return auto_min_size(height) if self.min_size is None else self.min_size
 
     def scales_for(self, height: int) -> tuple[float, ...]:
-        return self.scales or default_scales(height, self.min_size_for(height))
+        return self.scales or default_scales(height, self.min_size_for(height), window=self.grid.window)
 
     @property
     def offsets(self) -> list[tuple[int, int]]:
         """The (dy, dx) input shifts that give this detector's stride from the network's native 9."""
-        steps = range(0, NATIVE_STRIDE, self.stride)
+        steps = range(0, self.grid.stride, self.stride)
         return [(dy, dx) for dy in steps for dx in steps]
 
     def __call__(self, frames):
@@ -151,7 +157,7 @@ class HunterDetector:
     @torch.inference_mode()
     def scan(self, frames: list[np.ndarray]) -> list[Scan]:
         """Detect in a batch of same-sized frames: one pass per pyramid level, or one for a single frame."""
-        per_frame = [pyramid(f, self.scales_for(f.shape[0])) for f in frames]
+        per_frame = [pyramid(f, self.scales_for(f.shape[0]), self.grid) for f in frames]
         return self._scans(frames, per_frame, self._level_logits(per_frame))
 
     @torch.inference_mode()
@@ -169,8 +175,8 @@ class HunterDetector:
         """
         if len(per_frame) == 1 and len(per_frame[0]) > 1:
             shapes = [level.image.shape[:2] for level in per_frame[0]]
-            origins, size = level_layout(shapes)
-            canvas = paint([level.image for level in per_frame[0]], origins, size)
+            origins, size = level_layout(shapes, self.grid.stride)
+            canvas = paint([level.image for level in per_frame[0]], origins, size, self.grid.stride)
             maps, _ = self.dense_logits(bgr_to_tensor([canvas], self.device))
             return [[maps[:, :, r:r + rows, c:c + cols]
                      for (r, c), (rows, cols) in zip(origins, map(self._grid, shapes))]]
@@ -183,8 +189,8 @@ class HunterDetector:
 
     def _grid(self, shape: tuple[int, int]) -> tuple[int, int]:
         """Rows and columns of windows per input shift in a level image of `shape`, as `dense_logits` gives."""
-        trim = NATIVE_STRIDE - 1 if len(self.offsets) > 1 else 0    # shifted inputs are cropped by 8 px
-        return tuple(window_count(n - trim) for n in shape)
+        trim = self.grid.stride - 1 if len(self.offsets) > 1 else 0    # shifted inputs are cropped by stride - 1 px
+        return tuple(window_count(n - trim, self.grid) for n in shape)
 
     @torch.inference_mode()
     def rescan(self, frames: list[np.ndarray], previous: list[Scan]) -> list[Scan]:
@@ -207,7 +213,7 @@ class HunterDetector:
                     jobs.append((k, i, s, rect))
                     crops.append(crop)
         if crops:
-            canvas, starts = pack(crops)
+            canvas, starts = pack(crops, self.grid)
             scored = self.classifier.dense_logits(
                 bgr_to_tensor([canvas], self.device).contiguous(memory_format=torch.channels_last))[0]
             for k, i in {(k, i) for k, i, _, _ in jobs}:
@@ -216,12 +222,12 @@ class HunterDetector:
                 logits[k][i][s, :, r0:r1, c0:c1] = scored[:, :r1 - r0, start:start + c1 - c0]
         return self._scans(frames, per_frame, logits)
 
-    def _changed_regions(self, old: Level, new: Level, grid):
+    def _changed_regions(self, old: Level, new: Level, cells):
         """(shift index, window rectangle, level crop) for each group of windows an edit touched."""
-        changed = changed_windows(old.image, new.image, self.offsets, grid)
-        for s, (shift, cells) in enumerate(zip(self.offsets, changed or [])):
-            for rect in cell_groups(cells):
-                yield s, rect, cell_crop(new.image, rect, shift)
+        changed = changed_windows(old.image, new.image, self.offsets, cells, self.grid)
+        for s, (shift, touched) in enumerate(zip(self.offsets, changed or [])):
+            for rect in cell_groups(touched):
+                yield s, rect, cell_crop(new.image, rect, shift, self.grid)
 
     def _scans(self, frames: list[np.ndarray], per_frame: list[list[Level]],
                logits: list[list[torch.Tensor]]) -> list[Scan]:
@@ -252,8 +258,9 @@ class HunterDetector:
         row, col = neighbourhood_centroid(probs, flat, cls, cell, starts[level], widths[level])
         shift = np.asarray(self.offsets, float).reshape(-1, 2)[flat % len(self.offsets)]
         scale = np.array([[lv.fx, lv.fy] for lv in levels])[level]      # frame pixels per level pixel
-        xy = (np.stack([col * NATIVE_STRIDE + shift[:, 1], row * NATIVE_STRIDE + shift[:, 0]], 1) - BORDER) * scale
-        side = WINDOW * np.sqrt(scale.prod(axis=1))
+        step, border = self.grid.stride, self.grid.border
+        xy = (np.stack([col * step + shift[:, 1], row * step + shift[:, 0]], 1) - border) * scale
+        side = self.grid.window * np.sqrt(scale.prod(axis=1))
         return _Windows(flat // len(self.offsets), xy, side, cls, score[flat, cell])
 
     def dense_logits(self, level: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
@@ -264,7 +271,7 @@ class HunterDetector:
         """
         offsets = self.offsets
         if len(offsets) > 1:
-            h, w = level.shape[2] - NATIVE_STRIDE + 1, level.shape[3] - NATIVE_STRIDE + 1
+            h, w = level.shape[2] - self.grid.stride + 1, level.shape[3] - self.grid.stride + 1
             level = torch.stack([level[:, :, dy:dy + h, dx:dx + w] for dy, dx in offsets], 1).flatten(0, 1)
         return self.classifier.dense_logits(level.contiguous(memory_format=torch.channels_last)), offsets
 

@@ -13,10 +13,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from engine.detection.grid import HUNTER_GRID, WindowGrid
 from engine.detection.rescan import pixel_changes
-from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
 
-BORDER = 12   # replicated pixels around each level: half a window
+BORDER = HUNTER_GRID.border   # the hunter's levels' replicated pixels: half a window
 TILE = 16     # changed regions are found on a grid of tiles this size: few regions, each a few tiles
 _TILE_KERNEL = np.ones((TILE, TILE), np.uint8)
 
@@ -25,36 +25,38 @@ class Level(NamedTuple):
     """One pyramid level: the padded image and how its pixels map to the frame's."""
 
     image: np.ndarray
-    fx: float    # frame pixels per level pixel; level pixel x of the padded image is frame x (x - BORDER) * fx
+    fx: float    # frame pixels per level pixel; level pixel x of the padded image is frame x (x - border) * fx
     fy: float
+    border: int = BORDER
 
     @property
     def interior(self) -> np.ndarray:
         """The resized frame, without the border."""
-        return self.image[BORDER:-BORDER, BORDER:-BORDER]
+        return self.image[self.border:-self.border, self.border:-self.border]
 
 
-def pyramid_level(frame: np.ndarray, scale: float, source: Level | None = None) -> Level | None:
-    """Resize a frame by `scale` (area interpolation) and pad it by BORDER replicated pixels, so
-    windows can centre on animals at the frame's edge; None when smaller than one window.
+def pyramid_level(frame: np.ndarray, scale: float, source: Level | None = None,
+                  grid: WindowGrid = HUNTER_GRID) -> Level | None:
+    """Resize a frame by `scale` (area interpolation) and pad it by the grid's border of replicated
+    pixels, so windows can centre on animals at the frame's edge; None when smaller than one window.
 
     With `source`, a larger level of the same frame, the smaller level is resized from it, which is
     several times cheaper than resizing the full frame again.
     """
     height, width = frame.shape[:2]
     size = (round(width * scale), round(height * scale))
-    if min(size) < WINDOW:
+    if min(size) < grid.window:
         return None
     start = frame if source is None else source.interior
     image = cv2.resize(start, size, interpolation=cv2.INTER_AREA)
-    return Level(_bordered(image), width / size[0], height / size[1])
+    return Level(_bordered(image, grid.border), width / size[0], height / size[1], grid.border)
 
 
-def pyramid(frame: np.ndarray, scales) -> list[Level]:
-    """The levels of `frame` at `scales` (largest first) that hold at least one window."""
+def pyramid(frame: np.ndarray, scales, grid: WindowGrid = HUNTER_GRID) -> list[Level]:
+    """The levels of `frame` at `scales` (largest first) that hold at least one window of `grid`."""
     levels = []
     for scale in sorted(scales, reverse=True):
-        level = pyramid_level(frame, scale, levels[-1] if levels else None)
+        level = pyramid_level(frame, scale, levels[-1] if levels else None, grid)
         if level is None:
             break
         levels.append(level)
@@ -72,7 +74,7 @@ def edited_pyramid(levels: list[Level], old: np.ndarray, new: np.ndarray) -> lis
     for level in levels:
         interior = level.interior.copy()
         rects = [_resize_region(source, interior, rect) for rect in rects]
-        edited.append(level._replace(image=_bordered(interior)))
+        edited.append(level._replace(image=_bordered(interior, level.border)))
         source = interior
     return edited
 
@@ -90,8 +92,8 @@ def changed_rects(old: np.ndarray, new: np.ndarray) -> list[tuple[int, int, int,
     return [(TILE * x, TILE * y, min(width, TILE * (x + w)), min(height, TILE * (y + h))) for x, y, w, h, _ in stats[1:]]
 
 
-def _bordered(image: np.ndarray) -> np.ndarray:
-    return cv2.copyMakeBorder(image, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_REPLICATE)
+def _bordered(image: np.ndarray, border: int) -> np.ndarray:
+    return cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_REPLICATE)
 
 
 def _resize_region(source: np.ndarray, target: np.ndarray, rect) -> tuple[int, int, int, int]:

@@ -12,14 +12,12 @@ from functools import reduce
 import cv2
 import numpy as np
 
-from engine.models.hunter import HUNTER_INPUT_SIZE as WINDOW
-from engine.models.hunter import HUNTER_STRIDE as NATIVE_STRIDE
+from engine.detection.grid import HUNTER_GRID, WindowGrid
 
 # The canvas of rerun regions is rounded up to this many windows a side: the convolution library
 # compiles a kernel per input shape, and a handful of recurring shapes is far cheaper than a new one
 # every frame.
 QUANTUM = 4
-_WINDOW_KERNEL = np.ones((WINDOW, WINDOW), np.uint8)
 
 
 def pixel_changes(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -30,17 +28,19 @@ def pixel_changes(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return diff
 
 
-def changed_windows(old: np.ndarray, new: np.ndarray, offsets, grid) -> list[np.ndarray] | None:
-    """Per (dy, dx) input shift, a grid-shaped bool map of the windows whose pixels differ between
+def changed_windows(old: np.ndarray, new: np.ndarray, offsets, cells,
+                    grid: WindowGrid = HUNTER_GRID) -> list[np.ndarray] | None:
+    """Per (dy, dx) input shift, a `cells`-shaped bool map of the windows whose pixels differ between
     two same-sized BGR level images; None when the images are identical."""
     changed = pixel_changes(old, new)
     if not cv2.countNonZero(changed):
         return None
-    # with the anchor at the kernel's corner, a pixel is marked when the 25x25 window starting there
+    # with the anchor at the kernel's corner, a pixel is marked when the window starting there
     # (extending right and down, as windows do) holds a changed pixel
-    touched = cv2.dilate(changed, _WINDOW_KERNEL, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    rows, cols = grid
-    return [touched[dy::NATIVE_STRIDE, dx::NATIVE_STRIDE][:rows, :cols] > 0 for dy, dx in offsets]
+    kernel = np.ones((grid.window, grid.window), np.uint8)
+    touched = cv2.dilate(changed, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    rows, cols = cells
+    return [touched[dy::grid.stride, dx::grid.stride][:rows, :cols] > 0 for dy, dx in offsets]
 
 
 def cell_groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -49,14 +49,15 @@ def cell_groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [(y, x, y + h, x + w) for x, y, w, h, _ in stats[1:]]
 
 
-def cell_crop(image: np.ndarray, rect: tuple[int, int, int, int], shift: tuple[int, int]) -> np.ndarray:
+def cell_crop(image: np.ndarray, rect: tuple[int, int, int, int], shift: tuple[int, int],
+              grid: WindowGrid = HUNTER_GRID) -> np.ndarray:
     """The pixels of a level image that the windows in `rect` (cells of input shift `shift`) cover."""
     r0, c0, r1, c1 = rect
-    y, x = NATIVE_STRIDE * r0 + shift[0], NATIVE_STRIDE * c0 + shift[1]
-    return image[y:y + _span(r1 - r0), x:x + _span(c1 - c0)]
+    y, x = grid.stride * r0 + shift[0], grid.stride * c0 + shift[1]
+    return image[y:y + grid.span(r1 - r0), x:x + grid.span(c1 - c0)]
 
 
-def pack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+def pack(crops: list[np.ndarray], grid: WindowGrid = HUNTER_GRID) -> tuple[np.ndarray, list[int]]:
     """Lay window-grid crops side by side on one canvas so one network pass scores them all.
 
     Returns the canvas and, per crop, the window column where it starts: crop k's window (r, c) is the
@@ -64,24 +65,19 @@ def pack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
     steps after the previous one's last window and none overlap; the canvas is rounded up to a
     multiple of QUANTUM windows a side so its shape recurs.
     """
-    rows = max(window_count(crop.shape[0]) for crop in crops)
+    rows = max(grid.count(crop.shape[0]) for crop in crops)
     starts, column = [], 0
     for crop in crops:
         starts.append(column)
-        column += window_count(crop.shape[1]) + 2
+        column += grid.count(crop.shape[1]) + 2
     rows, columns = (-(-n // QUANTUM) * QUANTUM for n in (rows, column))
-    canvas = np.zeros((_span(rows), _span(columns), 3), np.uint8)
+    canvas = np.zeros((grid.span(rows), grid.span(columns), 3), np.uint8)
     for crop, start in zip(crops, starts):
-        x = NATIVE_STRIDE * start
+        x = grid.stride * start
         canvas[:crop.shape[0], x:x + crop.shape[1]] = crop
     return canvas, starts
 
 
-def _span(cells: int) -> int:
-    """Pixels covered by `cells` consecutive windows."""
-    return NATIVE_STRIDE * (cells - 1) + WINDOW
-
-
-def window_count(pixels: int) -> int:
-    """Windows at the native stride in `pixels` consecutive pixels."""
-    return (pixels - WINDOW) // NATIVE_STRIDE + 1
+def window_count(pixels: int, grid: WindowGrid = HUNTER_GRID) -> int:
+    """Windows at the grid's stride in `pixels` consecutive pixels."""
+    return grid.count(pixels)

@@ -25,6 +25,7 @@ class Hunter(nn.Module):
         self.neutral_input = 0.5   # standardised to zero inside: what "removed" pixels are set to
         self.labels = tuple(labels)
         self.input_size = HUNTER_INPUT_SIZE
+        self.stride = HUNTER_STRIDE   # between the windows its dense logits score
         self.features = nn.Sequential(
             nn.Conv2d(3, filters, 5), nn.ReLU(), nn.MaxPool2d(3),
             nn.Conv2d(filters, 10, 5), nn.ReLU(), nn.MaxPool2d(3),

@@ -74,7 +74,7 @@ class OnTheFlyFgsm:
         if not 0 < eps <= 1:
             raise SaviourError(f"the on-the-fly FGSM budget must be in (0, 1], got {eps}")
         classifier = getattr(detector, "classifier", None)
-        if not (hasattr(classifier, "dense_logits") and hasattr(detector, "scales_for")):
+        if not (hasattr(classifier, "dense_logits") and hasattr(detector, "scales_for") and hasattr(detector, "grid")):
             raise SaviourError(f"on-the-fly FGSM needs a dense detector such as the hunter's; "
                                f"{type(detector).__name__} has no dense logits over a pyramid")
         for name in (target, protect):

@@ -109,3 +109,14 @@ def test_target_point_is_the_most_confident_chicken_then_the_largest():
     scored = Detections(found.xyxy, found.class_id, np.array([0.999, 0.995, 1.0], np.float32), HUNTER_LABELS)
     assert target_point(scored) == (5.0, 5.0)
     assert target_point(detections([[0, 0, 10, 10]], ["pig"])) is None
+
+
+def test_the_window_grid_is_read_from_the_classifier(random_hunter):
+    from engine.detection.grid import WindowGrid
+
+    random_hunter.input_size, random_hunter.stride = 20, 6   # as a network of another geometry says
+    detector = HunterDetector(random_hunter)
+    assert detector.grid == WindowGrid(20, 6) and detector.grid.border == 10 and detector.offsets == [(0, 0)]
+    assert HunterDetector(random_hunter, stride=3).offsets == [(0, 0), (0, 3), (3, 0), (3, 3)]
+    with pytest.raises(SaviourError, match=r"stride must be 1, 2, 3, 6 pixels \(dividing the network's 6\), got 4"):
+        HunterDetector(random_hunter, stride=4)
