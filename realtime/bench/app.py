@@ -13,14 +13,14 @@ from tqdm import tqdm
 from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from engine.detection.hunter import HunterDetector
+from farm.world import FarmWorld
 from realtime.commands.batch import open_input
 from realtime.commands.batch_input import process_input
+from realtime.io.sources import WorldSource
+from realtime.io.video import Mp4Writer
 from realtime.live.app import LiveApp
 from realtime.live.keys import LiveState
 from realtime.pipeline.defended import pipeline_for
-from realtime.io.sources import WorldSource
-from realtime.io.video import Mp4Writer
-from farm.world import FarmWorld
 
 BENCH_SEED = 7
 

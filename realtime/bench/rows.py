@@ -16,16 +16,16 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import DEFAULT_RECIPES, BlockLibrary
 from blocks.paste import paste_at
 from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
+from engine.detection.pyramid import pyramid
 from engine.device import cpu_computes_in, cpuinfo
 from engine.errors import SaviourError
 from engine.models import load_classifier
-from engine.detection.pyramid import pyramid
+from farm.world import FarmWorld
 from realtime.bench.app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench.explain import mask_rates, model_pass_seconds, resnet18, rise_seconds, sync
+from realtime.pipeline.defended import pipeline_for
 from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.overlay import side_by_side
-from realtime.pipeline.defended import pipeline_for
-from farm.world import FarmWorld
 
 BENCH_SEED = 7
 ROW_WIDTH = 52       # rows are printed as measured, so the longest name (a CUDA soak row) sets it
@@ -180,7 +180,7 @@ def app_rows(detector: HunterDetector, frames: int, soak: int) -> list[tuple[str
 
 def block_rows(device: torch.device) -> list[tuple[str, float, str]]:
     """Seconds to make each block of the default library with `saviour blocks generate`, as shipped."""
-    from realtime.cli import main   # the command itself, so the rows time exactly what a user runs
+    from realtime.cli import main  # the command itself, so the rows time exactly what a user runs
 
     rows = []
     with tempfile.TemporaryDirectory() as library:

@@ -16,33 +16,12 @@ import numpy as np
 
 from engine.files import partial_name
 from realtime.io.gif import write_gif
+from realtime.io.sink import Sink
 from realtime.io.video import Mp4Writer, prepare_output
 
 
 def _same(item):
     return item
-
-
-class Sink:
-    """The protocol, and the context manager every sink shares."""
-
-    def write(self, item) -> None:
-        raise NotImplementedError
-
-    def close(self):
-        """Finish the output; return what was written (a path, or None)."""
-
-    def abort(self) -> None:
-        """Drop what was written so far."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
 
 class VideoSink(Sink):

@@ -16,6 +16,7 @@ import numpy as np
 from engine.errors import SaviourError
 from engine.files import partial_name
 from realtime.io.audio import SoundTrack
+from realtime.io.sink import Sink
 
 MILLISECONDS = Fraction(1, 1000)   # the time base of frames written with their own timestamps
 
@@ -75,7 +76,7 @@ def even_sided(frame: np.ndarray) -> np.ndarray:
     return frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
 
 
-class Mp4Writer:
+class Mp4Writer(Sink):
     """Writes BGR uint8 frames to an H.264 MP4; use as a context manager.
 
     The file appears under its final name only when the writer closes without an error. Frames
@@ -157,12 +158,3 @@ class Mp4Writer:
             except (av.FFmpegError, OSError):
                 pass
         self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "Mp4Writer":
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from realtime.io.gif import fit_width
-from realtime.io.sinks import GifSink, Sink, VideoSink
+from realtime.io.sink import Sink
+from realtime.io.sinks import GifSink, VideoSink
 from realtime.io.video import letterboxed
 
 GIF_WIDTH, GIF_SECONDS = 480, 30

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from engine.errors import SaviourError
-from realtime.io.sinks import Sink
+from realtime.io.sink import Sink
 
 WINDOW = "saviour live"
 MIN_VIEW_HEIGHT = 360   # the HUD's three lines and the key help fit from here

@@ -18,9 +18,9 @@ import torch
 from engine.detection.hunter import bgr_to_tensor
 from engine.explain import explain
 from engine.explain.attack import ExplanationAttack
+from engine.explain.metrics import compare_maps, heat_share
 from engine.explain.reach import reachable_ssim
 from engine.files import write_atomically
-from engine.explain.metrics import compare_maps, heat_share
 from realtime.reports.explain import FIGURE_ROWS, Sample, save_figure
 
 PAIRS = (("original", "adversarial"), ("original", "target"), ("adversarial", "target"), ("blank", "target"))

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from engine.detection.hunter import bgr_to_tensor
-from engine.files import atomic_path, write_atomically
 from engine.explain import explain
-from engine.explain.rise import DEFAULT_BATCH
 from engine.explain.metrics import compare_maps, deletion_auc, insertion_auc, pointing_hit
+from engine.explain.rise import DEFAULT_BATCH
+from engine.files import atomic_path, write_atomically
 
 RANDOM, RANDOM_SMOOTH = "random", "random-smooth"
 FIGURE_ROWS = 6
