@@ -106,7 +106,8 @@ class BlockLibrary:
             _check_fields(where, entry, labels)
             png = _block_file(folder, entry["file"]).read_bytes()
             digest.update(png)
-            blocks.append(Block(**{name: entry[name] for name in FIELDS}, pixels=_pixels(folder / entry["file"], png, size),
+            pixels = _pixels(folder / entry["file"], png, size)
+            blocks.append(Block(**{name: entry[name] for name in FIELDS}, pixels=pixels,
                                 scene_success_rate=entry.get("scene_success_rate")))
         stale = sorted({b.hunter_sha256[:12] for b in blocks if hunter_sha256 and b.hunter_sha256 != hunter_sha256})
         if stale:

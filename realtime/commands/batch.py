@@ -98,10 +98,10 @@ def _recorded(folder: Path) -> tuple[str, dict | None] | None:
 def output_folders(paths: list[Path], out: Path, settings: dict) -> dict[Path, Path]:
     """Each input's output folder: the one whose summary records that input and these settings, else
     the first of its file stem, stem-2, stem-3 ... that no summary and no other input holds."""
-    claims = {folder.name: _recorded(folder) for folder in (out.iterdir() if out.is_dir() else []) if folder.is_dir()}
-    owner = {claim[0]: name for name, claim in claims.items() if claim is not None and _same(claim[1], settings)}
+    folders = [folder for folder in (out.iterdir() if out.is_dir() else []) if folder.is_dir()]
+    claims = {folder.name: claim for folder in folders if (claim := _recorded(folder)) is not None}
+    owner = {path: name for name, (path, recorded) in claims.items() if _same(recorded, settings)}
     chosen = {path: owner.get(fingerprint(path)["path"]) for path in paths}
-    claims = {name: claim for name, claim in claims.items() if claim is not None}
     taken = set(claims) | {name for name in chosen.values() if name}
     for path in paths:
         if chosen[path] is None:
@@ -127,7 +127,8 @@ def redo_reason(folder: Path, source: dict) -> str | None:
         return "not done"
     if summary.get("truncated"):
         return "its input was read truncated"
-    if {k: summary.get("source", {}).get(k) for k in ("size", "mtime_ns")} != {k: source[k] for k in ("size", "mtime_ns")}:
+    recorded = summary.get("source", {})
+    if any(recorded.get(key) != source[key] for key in ("size", "mtime_ns")):
         return "its input changed since"
     return None
 

@@ -74,7 +74,8 @@ class OnTheFlyFgsm:
         if not 0 < eps <= 1:
             raise SaviourError(f"the on-the-fly FGSM budget must be in (0, 1], got {eps}")
         classifier = getattr(detector, "classifier", None)
-        if not (hasattr(classifier, "dense_logits") and hasattr(detector, "scales_for") and hasattr(detector, "grid")):
+        dense = hasattr(classifier, "dense_logits") and all(hasattr(detector, a) for a in ("scales_for", "grid"))
+        if not dense:
             raise SaviourError(f"on-the-fly FGSM needs a dense detector such as the hunter's; "
                                f"{type(detector).__name__} has no dense logits over a pyramid")
         for name in (target, protect):

@@ -57,7 +57,8 @@ class DefendedPipeline:
     def __init__(self, detector, defences: Sequence = (), protect: str = "chicken", heatmap=None,
                  name: str | None = None):
         if defences and protect not in detector.labels:
-            raise SaviourError(f"the detector has no class {protect!r} to protect (it has {', '.join(detector.labels)})")
+            raise SaviourError(f"the detector has no class {protect!r} to protect "
+                               f"(it has {', '.join(detector.labels)})")
         self.detector, self.defences, self.protect = detector, list(defences), protect
         self.heatmap = heatmap
         self.mode = name or ("+".join(type(d).__name__.lower() for d in self.defences) or "none")

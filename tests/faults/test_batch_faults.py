@@ -57,8 +57,8 @@ def test_an_input_that_changed_on_disk_is_redone_in_its_folder(tmp_path, clip, c
     assert batch(video, "--out", out, "--view", "after") == 0
     os.utime(video, ns=(os.stat(video).st_atime_ns, os.stat(video).st_mtime_ns + 10 ** 9))
     assert batch(video, "--out", out, "--view", "after") == 0
-    assert summary(out)["done"] == [str(video)] and sorted(p.name for p in out.iterdir()) == [LOCK, "batch_summary.json",
-                                                                                            "clip"]
+    assert summary(out)["done"] == [str(video)]
+    assert sorted(p.name for p in out.iterdir()) == [LOCK, "batch_summary.json", "clip"]
     assert f"{video}: its input changed since; redoing it in {out / 'clip'}" in capsys.readouterr().err
 
 

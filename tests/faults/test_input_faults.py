@@ -61,7 +61,8 @@ def test_a_bad_manifest_field_stops_every_command_naming_file_block_and_field(tm
 
 
 def test_scales_that_would_enlarge_the_frame_past_twice_are_refused(tmp_path, capsys):
-    line = refused(["detect", "--frames", "2", "--scales", "100", "--out", tmp_path / "y.mp4", "--device", "cpu"], capsys)
+    line = refused(["detect", "--frames", "2", "--scales", "100", "--out", tmp_path / "y.mp4", "--device", "cpu"],
+                   capsys)
     assert line == "saviour: error: scales must be numbers in (0, 2] (a level at most 2x the frame's side), got 100"
     assert not (tmp_path / "y.mp4").exists() and not leftovers(tmp_path)
 

@@ -75,7 +75,8 @@ def test_every_defence_and_sink_runs_with_another_detector(tmp_path, detector, l
           JsonlSink(tmp_path / "out.jsonl", lambda r, i: {"frame": i, "after": len(r.after)}) as log,
           CameraSink(camera, defended_frame) as cam):
         recorder = Recorder(tmp_path / "recording.mp4", 30)
-        stages = [results.append, video.write, gif.write, log.write, cam.write, lambda r: recorder.write(defended_frame(r))]
+        stages = [results.append, video.write, gif.write, log.write, cam.write,
+                  lambda r: recorder.write(defended_frame(r))]
         assert run(farmyard(), pipeline.detect_and_defend, stages, workers=2, batch_size=4) == 6
     assert [p.name for p in recorder.close()] == ["recording.mp4", "recording.gif"]
     with av.open(str(tmp_path / "out.mp4")) as container:
