@@ -32,6 +32,12 @@ class Cover:
         cover_boxes(frame, self.block, protected, self.fraction, self.cube)
         return NO_BOXES
 
+    def footprints(self, protected: np.ndarray) -> np.ndarray:
+        """The squares `apply` covers, one per protected box (N x 4, frame pixels)."""
+        centres = (protected[:, :2] + protected[:, 2:]) / 2
+        half = self.fraction * np.max(protected[:, 2:] - protected[:, :2], axis=1, initial=0)[:, None] / 2
+        return np.concatenate([centres - half, centres + half], 1)
+
 
 class Decoys:
     """Ghost-chicken blocks on empty ground, where the hunter should aim instead.

@@ -13,8 +13,10 @@ from realtime.pipeline.defended import FrameResult
 def test_demo_writes_video_gif_and_summary(tmp_path, capsys):
     assert main(["demo", "--frames", "8", "--out", str(tmp_path), "--device", "cpu"]) == 0
     summary = json.loads((tmp_path / "demo_summary.json").read_text())
-    shares = summary["targets_real_chicken"]
-    assert set(shares) == {"before", "after_camouflage", "after_control", "after_occlusion", "with_decoys", "after_fgsm"}
+    shares, box_only = summary["targets_real_chicken"], summary["targets_real_chickens_box_only"]
+    assert set(shares) == set(box_only) == {"before", "after_camouflage", "after_control", "after_occlusion",
+                                            "with_decoys", "after_fgsm"}
+    assert all(shares[k] >= box_only[k] for k in shares)   # the footprint only adds frames
     assert summary["frames_with_chicken"] == 8 and shares["before"] > shares["after_camouflage"]
     with av.open(str(tmp_path / "demo.mp4")) as video:
         stream = video.streams.video[0]
@@ -66,3 +68,29 @@ def test_the_fps_label_is_drawn_only_when_a_rate_is_given():
     with_rate, without = side_by_side(result, "m", fps=30.0), side_by_side(result, "m")
     corner = (slice(0, 25), slice(result.frame.shape[1] * 2 - 90, None))
     assert with_rate[corner].any() and not without[corner].any()
+
+
+def test_a_target_on_the_block_beside_a_chicken_counts_as_on_the_chicken():
+    from realtime.commands.demo import on_chicken
+
+    chicken = np.array([100.0, 100.0, 120.0, 130.0])
+    block = np.array([[92.0, 97.0, 128.0, 133.0]])             # 1.2 x the box's larger side, on its centre
+    elsewhere = np.array([[300.0, 100.0, 336.0, 136.0]])       # a block on a false detection
+    assert on_chicken((110, 115), [chicken], np.zeros((0, 4)))  # in the box
+    assert not on_chicken((94, 99), [chicken], np.zeros((0, 4)))
+    assert on_chicken((94, 99), [chicken], block)                # on the block's edge, outside the box
+    assert on_chicken((90.5, 99), [chicken], block)              # just beyond it: the square grown by a tenth
+    assert not on_chicken((85, 99), [chicken], block)
+    assert not on_chicken((318, 118), [chicken], elsewhere) and not on_chicken(None, [chicken], block)
+
+
+def test_a_covers_footprint_is_the_square_it_pastes():
+    from realtime.pipeline.defences import Cover
+
+    cover = Cover(np.full((5, 5, 3), 255, np.uint8), fraction=1.2)
+    frame = np.zeros((200, 200, 3), np.uint8)
+    boxes = np.array([[50.0, 60.0, 70.0, 110.0]])
+    cover.apply(frame, boxes)
+    ys, xs = np.nonzero(frame[..., 0])
+    x0, y0, x1, y1 = cover.footprints(boxes)[0]
+    assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (round(x0), round(y0), round(x1), round(y1))
