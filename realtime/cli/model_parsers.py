@@ -9,16 +9,8 @@ from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from realtime.choices import DEFAULT_FRACTION
 from realtime.cli.arguments import add_config, add_detector, add_device, add_images, add_weights, handler, subcommand
-from realtime.cli.types import (
-    at_least,
-    block_fraction,
-    class_balance,
-    eps_fraction,
-    frame_size,
-    not_negative,
-    positive,
-    removal_share,
-)
+from realtime.cli.types import (at_least, block_fraction, class_balance, eps_fraction, fraction_list, frame_size,
+                                int_list, not_negative, positive, removal_share)
 
 
 def add_train_hunter(sub) -> None:
@@ -133,6 +125,23 @@ def add_evaluate(sub) -> None:
                                "the detector's smallest size up")
     evaluate.add_argument("--frames", type=at_least(1), default=300, help="frames to evaluate (default: 300)")
     add_detector(evaluate)
+
+
+def add_evaluate_defences(sub) -> None:
+    defences = subcommand(sub, "evaluate-defences",
+                          "every defence over thousands of frames of unseen worlds, at several block sizes", """
+        saviour evaluate-defences                        # 3 worlds x 3000 frames, every 10th, fractions 1.2 and 0.6
+        saviour evaluate-defences --seeds 6001 --frames 600 --fractions 1.2
+        """, handler("defences", "evaluate_defences"))
+    defences.add_argument("--seeds", type=int_list, default=(6001, 6002, 6003),
+                          help="world seeds, none used in training or block making (default: 6001,6002,6003)")
+    defences.add_argument("--frames", type=at_least(1), default=3000, help="frames of each world (default: 3000)")
+    defences.add_argument("--every", type=at_least(1), default=10, help="run every n-th frame (default: 10)")
+    defences.add_argument("--fractions", type=fraction_list, default=(1.2, 0.6),
+                          help="block side / chicken box side, comma-separated (default: 1.2,0.6)")
+    defences.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
+    add_weights(defences)
+    add_device(defences)
 
 
 def add_blocks(sub) -> None:

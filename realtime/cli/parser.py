@@ -12,14 +12,8 @@ from engine.errors import SaviourError
 from engine.files import describe_failure
 from realtime.cli.app_parsers import add_batch, add_bench, add_demo, add_detect, add_gif, add_live
 from realtime.cli.config import apply as apply_config
-from realtime.cli.model_parsers import (
-    add_attack_explanation,
-    add_blocks,
-    add_evaluate,
-    add_explain,
-    add_train_farm,
-    add_train_hunter,
-)
+from realtime.cli.model_parsers import (add_attack_explanation, add_blocks, add_evaluate, add_evaluate_defences,
+                                        add_explain, add_train_farm, add_train_hunter)
 
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
@@ -34,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     for add in (add_detect, add_train_hunter, add_train_farm, add_explain,
-                add_attack_explanation, add_evaluate, add_blocks, add_demo,
+                add_attack_explanation, add_evaluate, add_evaluate_defences, add_blocks, add_demo,
                 add_batch, add_gif, add_live, add_bench):
         add(sub)
     return parser

@@ -73,3 +73,15 @@ def frame_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 6001,6002, got {text!r}") from None
+
+
+def fraction_list(text: str) -> tuple[float, ...]:
+    values = scale_list(text)
+    for value in values:
+        block_fraction(str(value))
+    return values
