@@ -34,7 +34,6 @@ MIN_ANIMAL = 20          # the smallest animal sought in frames up to REFERENCE_
 # A level larger than twice the frame's side only interpolates pixels the frame does not have, at four
 # times the memory and work per doubling (--scales 100 filled 21 GB before failing).
 MAX_SCALE = 2.0
-SMALLEST_MIN_SIZE = WINDOW * ANIMAL_FILL[0] / MAX_SCALE   # px, for the hunter: smaller would need a larger level
 
 
 def auto_min_size(height: int) -> float:

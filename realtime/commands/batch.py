@@ -101,7 +101,7 @@ def output_folders(paths: list[Path], out: Path, settings: dict) -> dict[Path, P
     folders = [folder for folder in (out.iterdir() if out.is_dir() else []) if folder.is_dir()]
     claims = {folder.name: claim for folder in folders if (claim := _recorded(folder)) is not None}
     owner = {path: name for name, (path, recorded) in claims.items() if _same(recorded, settings)}
-    chosen = {path: owner.get(fingerprint(path)["path"]) for path in paths}
+    chosen = {path: owner.get(str(path.resolve())) for path in paths}
     taken = set(claims) | {name for name in chosen.values() if name}
     for path in paths:
         if chosen[path] is None:

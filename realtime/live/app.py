@@ -39,11 +39,11 @@ class LiveApp:
     def __init__(self, detector, library, source, device_name: str, fraction: float = DEFAULT_FRACTION, window: bool = True,
                  out_dir: str | Path = "out/live", state: LiveState | None = None, workers: int = 2,
                  virtual_camera=None, pace: float | None = None):
-        self.detector, self.library, self.source, self.workers = detector, library, source, workers
+        self.source, self.workers = source, workers
         self.pace = pace
         # the defended frames, without the hunter's overlay, to a realtime.io.virtualcam.VirtualCamera
         self.camera = CameraSink(virtual_camera, defended_frame) if virtual_camera is not None else None
-        self.device_name, self.fraction, self.window = device_name, fraction, window
+        self.device_name, self.window = device_name, window
         self.screen: Window | None = None
         self.out_dir, self.state = Path(out_dir), state or LiveState()
         self.heat = LiveHeatmap(detector.classifier)
