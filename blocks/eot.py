@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from blocks.choices import LARGE_BLOCKS
 from blocks.scenes import Scenes, not_chicken_loss, render_scenes
 from blocks.sweep import GREY
 from blocks.transforms import Placement, paste_randomly
@@ -19,7 +20,8 @@ from blocks.transforms import Placement, paste_randomly
 def optimise_block(model, target: int, backgrounds: torch.Tensor, placement: Placement = Placement(),
                    steps: int = 300, batch_size: int = 128, lr: float = 0.1, seed: int = 0,
                    start: float = GREY, progress=None, scenes: Scenes | None = None, scene_steps: int = 0,
-                   scene_batch: int = 32) -> torch.Tensor:
+                   scene_batch: int = 64, fractions: tuple[float, float] = LARGE_BLOCKS,
+                   border: int = 0) -> torch.Tensor:
     """Return a 3 x S x S block in [0, 1] that `model` sees as class `target` when pasted randomly.
 
     Args:
@@ -27,7 +29,9 @@ def optimise_block(model, target: int, backgrounds: torch.Tensor, placement: Pla
         steps, batch_size, lr: Adam steps, random placements per step, learning rate.
         progress: optional object with `update(n)`, called once per step.
         scenes, scene_steps, scene_batch: after `steps`, `scene_steps` more steps (a fresh Adam) that
-            also make the chickens of `scene_batch` random scenes not chickens to the hunter.
+            also make the chickens of `scene_batch` random scenes not chickens to the hunter, the
+            block's side drawn from `fractions` of each detected chicken's.
+        border: pixels along each edge held at the `start` grey, the optimised pattern inside them.
     """
     generator = torch.Generator().manual_seed(seed)
     device = backgrounds.device
@@ -40,22 +44,29 @@ def optimise_block(model, target: int, backgrounds: torch.Tensor, placement: Pla
 
     def on_scenes(block):
         pick = torch.randint(len(scenes), (scene_batch,), generator=generator)
-        images, counted = render_scenes(block, scenes, pick, generator)
+        images, counted = render_scenes(block, scenes, pick, generator, fractions)
         return not_chicken_loss(model.dense_logits(images), counted, model.labels.index("chicken"))
 
-    pixels = _adam(pixels, steps, lr, on_windows, progress)
+    ring = torch.ones_like(pixels[:1, :1], dtype=torch.bool)
+    ring[..., border:model.input_size - border, border:model.input_size - border] = False
+
+    def shaped(logits):
+        return torch.where(ring, torch.full_like(logits, start), torch.sigmoid(logits))
+
+    pixels = _adam(pixels, steps, lr, lambda logits: on_windows(shaped(logits)), progress)
     if scenes is not None and len(scenes) and scene_steps:
         scenes = scenes.to(device)
-        pixels = _adam(pixels, scene_steps, lr, lambda block: on_windows(block) + on_scenes(block), progress)
-    return torch.sigmoid(pixels)[0]
+        pixels = _adam(pixels, scene_steps, lr, lambda logits: on_windows(shaped(logits)) + on_scenes(shaped(logits)),
+                       progress)
+    return shaped(pixels)[0]
 
 
 def _adam(pixels: torch.Tensor, steps: int, lr: float, loss_of, progress) -> torch.Tensor:
-    """`steps` Adam steps on the block's logits `pixels` against `loss_of(block)`; the new logits."""
+    """`steps` Adam steps on the block's logits `pixels` against `loss_of(logits)`; the new logits."""
     pixels = pixels.detach().clone().requires_grad_(True)
     optimiser = torch.optim.Adam([pixels], lr=lr)
     for _ in range(steps):
-        (gradient,) = torch.autograd.grad(loss_of(torch.sigmoid(pixels)), pixels)
+        (gradient,) = torch.autograd.grad(loss_of(pixels), pixels)
         pixels.grad = gradient
         optimiser.step()
         if progress is not None:

@@ -24,10 +24,12 @@ from engine.errors import SaviourError, warn
 from engine.files import read_yaml, write_atomically
 
 MANIFEST = "manifest.yaml"
-# (purpose, target) of each shipped block, each made by `saviour blocks generate --method eot` with
-# the command's other defaults
-DEFAULT_RECIPES = (("camouflage", "terrain"), ("camouflage", "pig"), ("ghost-chicken", "chicken"),
-                   ("panda-decoy", "panda"))
+# the arguments of `saviour blocks generate` that made each shipped block (the others at their defaults)
+DEFAULT_RECIPES = (("--purpose", "camouflage", "--target", "terrain", "--fractions", "0.9,1.3", "--border", "3"),
+                   ("--purpose", "camouflage", "--target", "terrain", "--fractions", "0.5,0.9"),
+                   ("--purpose", "camouflage", "--target", "pig", "--fractions", "0.9,1.3"),
+                   ("--purpose", "ghost-chicken", "--target", "chicken"),
+                   ("--purpose", "panda-decoy", "--target", "panda"))
 FIELDS = ("file", "purpose", "target", "method", "params", "hunter_sha256", "clean_probability", "success_rate")
 
 
@@ -46,6 +48,18 @@ class Block:
     pixels: torch.Tensor = field(repr=False)
     # camouflage: share of held-out chickens, covered as the pipeline covers them, no longer seen as chickens
     scene_success_rate: float | None = None
+
+    @property
+    def fractions(self) -> tuple[float, float] | None:
+        """Camouflage: the range of block sides, as fractions of the chicken's box, it was optimised
+        for (None when not recorded: made for any)."""
+        value = self.params.get("scene_fractions")
+        return (float(value[0]), float(value[1])) if value is not None else None
+
+    @property
+    def border(self) -> int:
+        """Pixels along each edge kept plain grey when it was made (0: none)."""
+        return self.params.get("border", 0)
 
     def record(self) -> dict:
         entry = asdict(self)
@@ -89,7 +103,7 @@ class BlockLibrary:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, labels, size: int, hunter_sha256: str | None = None) -> "BlockLibrary":
+    def load(cls, folder: str | Path, labels, size: int, hunter_sha256: str | None = None) -> BlockLibrary:
         """Read and check a library; raise SaviourError naming the file and field at fault."""
         folder = Path(folder)
         manifest_path = folder / MANIFEST
@@ -117,7 +131,7 @@ class BlockLibrary:
 
 
 def _is_rate(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+    return _is_number(value) and 0 <= value <= 1
 
 
 # each field's check and what the message says was expected
@@ -125,13 +139,29 @@ _EXPECTED = {
     "file": (lambda v: _plain_png_name(v), "a plain .png file name inside the library folder"),
     "purpose": (lambda v: v in PURPOSES, f"one of {', '.join(PURPOSES)}"),
     "method": (lambda v: isinstance(v, str) and v != "", "the method's name"),
-    "params": (lambda v: isinstance(v, dict), "a mapping of the method's parameters"),
+    "params": (lambda v: isinstance(v, dict) and _fraction_range(v.get("scene_fractions", [0, 2]))
+               and _pixels_count(v.get("border", 0)),
+               "a mapping of the method's parameters (scene_fractions, if given: [low, high] in (0, 2]; "
+               "border: a whole number of pixels, 0 to 8)"),
     "hunter_sha256": (lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
                       "the 64 hex digits of a SHA-256"),
     "clean_probability": (_is_rate, "a probability in [0, 1]"),
     "success_rate": (_is_rate, "a rate in [0, 1]"),
     "scene_success_rate": (lambda v: v is None or _is_rate(v), "a rate in [0, 1], or no value"),
 }
+
+
+def _fraction_range(value) -> bool:
+    return (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+            and 0 <= value[0] <= value[1] <= 2)
+
+
+def _pixels_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 8
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _check_fields(where: str, entry, labels) -> None:

@@ -17,12 +17,17 @@ def block_bgr(pixels: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(rgb[..., ::-1])
 
 
-def shuffled(block: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The control block: the same pixels in a random order (same colours, no adversarial structure)."""
-    flat = block.reshape(-1, 3)
-    return flat[np.random.default_rng(seed).permutation(len(flat))].reshape(block.shape)
+def shuffled(block: np.ndarray, seed: int = 0, border: int = 0) -> np.ndarray:
+    """The control block: the same pixels in a random order (same colours, no adversarial structure).
+    A block made with a plain `border` keeps it, and only the pixels inside are shuffled."""
+    control = block.copy()
+    inside = control[border:len(block) - border, border:len(block) - border]
+    flat = inside.reshape(-1, 3)
+    inside[...] = flat[np.random.default_rng(seed).permutation(len(flat))].reshape(inside.shape)
+    return control
 
 
+FOOTPRINT_GROWTH = 1.1     # a block's square grown by a tenth: at its edge the hunter can still see the chicken
 CUBE_DEPTH = 0.25               # share of the cube's square taken by its top and side faces
 CUBE_SHADES = (1.25, 0.7)       # brightness of the top and the right face (the front is as made)
 

@@ -1,11 +1,13 @@
 """Camouflage scenes: chickens as the defended pipeline treats them, for optimising camouflage blocks.
 
 Random placement inside one window (`blocks.transforms`) never shows the hunter what the pipeline
-makes: a block 1.2 times the chicken's detected box, centred on that box, seen by every pyramid level,
-where finer levels' windows see only part of the block, or a leg or the head beside it. A scene is a
-chicken from a farm-world frame at one pyramid level, cut out with the blocks the pipeline would paste
-(one per chicken the detector found in the clean frame); the loss falls on the windows the hunter
-would count as this chicken (their centre inside its box).
+makes: a square block centred on each detected box, seen by every pyramid level, where finer levels'
+windows see only part of the block, its edge against grass, or a leg or the head beside it. A scene
+is a cut of one pyramid level near a chicken (from a farm-world frame), with the places of the
+blocks the pipeline would paste (one per chicken the detector found in the clean frame). The loss
+falls on every window the hunter would count as this chicken: its centre inside the chicken's box or
+inside a block's square grown by FOOTPRINT_GROWTH (a hunter that aims at a block's edge has found
+the chicken under it).
 """
 
 from __future__ import annotations
@@ -17,21 +19,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from blocks.choices import LARGE_BLOCKS
+from blocks.paste import FOOTPRINT_GROWTH
 from blocks.transforms import Placement
 from engine.detection.hunter import WINDOW, HunterDetector, bgr_to_tensor
-from engine.models.hunter import HUNTER_STRIDE as STRIDE
 from engine.detection.pyramid import BORDER, pyramid
+from engine.models.hunter import HUNTER_STRIDE as STRIDE
 
 GRID = 7                                  # windows a side scored per scene
 CROP = WINDOW + STRIDE * GRID - 1         # level pixels a side: GRID windows at any of the 9 input shifts
-FILL = (0.25, 2.5)                        # chicken height / window side at the levels a scene is cut from
-MAX_BLOCKS = 4                            # blocks kept per scene (the nearest to the chicken)
+FILL = (0.25, 6.0)                        # chicken height / window side at the levels a scene is cut from
+MAX_BLOCKS = 4                            # blocks kept per scene (the nearest to the crop's centre)
+OFFSET = 0.6                              # the crop's centre lies up to this share of the chicken's side off it
 
 
 @dataclass
 class Scenes:
     """N level crops (N x 3 x CROP x CROP RGB in [0, 1]), the chicken's box in each (N x 4, crop pixels)
-    and the blocks pasted on it (N x MAX_BLOCKS x 3: centre x, centre y, side, crop pixels; side 0 = none)."""
+    and the blocks pasted near it (N x MAX_BLOCKS x 3: centre x, centre y, and the larger side of the
+    detected box the block covers, crop pixels; side 0 = none). A block's side is a fraction of that side."""
 
     crops: torch.Tensor
     boxes: torch.Tensor
@@ -40,18 +46,19 @@ class Scenes:
     def __len__(self) -> int:
         return len(self.crops)
 
-    def to(self, device) -> "Scenes":
+    def to(self, device) -> Scenes:
         """Crops and boxes on `device`; the block places stay on the CPU, read as Python numbers."""
         return Scenes(self.crops.to(device), self.boxes.to(device), self.blocks)
 
 
-def frame_scenes(detector: HunterDetector, frame: np.ndarray, chickens: np.ndarray, fraction: float) -> Scenes:
+def frame_scenes(detector: HunterDetector, frame: np.ndarray, chickens: np.ndarray,
+                 rng: np.random.Generator | None = None) -> Scenes:
     """The scenes of one frame: each chicken box of `chickens` (the real ones, N x 4 frame pixels) at
-    every pyramid level where it fills FILL of a window, with blocks where the detector finds chickens
-    in the frame (side `fraction` of the detected box's larger side)."""
+    every pyramid level where it fills FILL of a window, with the places of blocks where the detector
+    finds chickens in the frame. With `rng`, each crop's centre is moved off the chicken's by up to
+    OFFSET of its side, so large blocks' edges and corners are seen too; without, crops are centred."""
     found = detector(frame).of_class("chicken").xyxy
-    placed = np.concatenate([(found[:, :2] + found[:, 2:]) / 2,
-                             fraction * (found[:, 2:] - found[:, :2]).max(1, keepdims=True)], 1)
+    placed = np.concatenate([(found[:, :2] + found[:, 2:]) / 2, (found[:, 2:] - found[:, :2]).max(1, keepdims=True)], 1)
     crops, boxes, blocks = [], [], []
     levels = pyramid(frame, detector.scales_for(frame.shape[0]))
     # edge-padded by a whole crop, so a chicken at the frame's edge still gets a full crop
@@ -59,7 +66,8 @@ def frame_scenes(detector: HunterDetector, frame: np.ndarray, chickens: np.ndarr
     for box in np.asarray(chickens, float).reshape(-1, 4):
         for level, image in zip(levels, padded):
             if FILL[0] <= (box[3] - box[1]) / level.fy / WINDOW <= FILL[1]:
-                _cut(level, image, box, placed, crops, boxes, blocks)
+                offset = np.zeros(2) if rng is None else rng.uniform(-OFFSET, OFFSET, 2) * (box[2:] - box[:2]).max()
+                _cut(level, image, box, offset, placed, crops, boxes, blocks)
     if not crops:
         return Scenes(torch.zeros(0, 3, CROP, CROP), torch.zeros(0, 4), torch.zeros(0, MAX_BLOCKS, 3))
     return Scenes(bgr_to_tensor(crops, torch.device("cpu")).contiguous(),
@@ -71,10 +79,11 @@ def join(parts: Iterable[Scenes]) -> Scenes:
     return Scenes(*(torch.cat(column) for column in zip(*((p.crops, p.boxes, p.blocks) for p in parts))))
 
 
-def _cut(level, padded, box, placed, crops, boxes, blocks) -> None:
-    """Append the CROP-sided cut of `level` (`padded` by CROP) centred on the chicken `box`, with it and the blocks."""
+def _cut(level, padded, box, offset, placed, crops, boxes, blocks) -> None:
+    """Append the CROP-sided cut of `level` (`padded` by CROP) centred `offset` (frame px) off the
+    chicken `box`, with the box and the nearest blocks in the cut's pixels."""
     scale = np.array([1 / level.fx, 1 / level.fy])
-    centre = (box[:2] + box[2:]) / 2 * scale + BORDER
+    centre = ((box[:2] + box[2:]) / 2 + offset) * scale + BORDER
     origin = np.round(centre - CROP / 2).astype(int)
     crops.append(padded[origin[1] + CROP:origin[1] + 2 * CROP, origin[0] + CROP:origin[0] + 2 * CROP])
     boxes.append(np.concatenate([box[:2] * scale, box[2:] * scale]) + BORDER - np.tile(origin, 2))
@@ -89,59 +98,85 @@ def _cut(level, padded, box, placed, crops, boxes, blocks) -> None:
 
 
 def render_scenes(block: torch.Tensor, scenes: Scenes, pick: torch.Tensor, generator: torch.Generator,
-                  jitter: float = 0.1, brightness=Placement.brightness, noise: float = Placement.noise):
-    """Paste `block` (1 x 3 x S x S, differentiably) into the picked scenes at their block places, each
-    place moved and resized by up to `jitter` of its side, then vary brightness and add noise; cut out
-    the GRID x GRID windows at one random input shift.
+                  fractions: tuple[float, float] = LARGE_BLOCKS, jitter: float = 0.1,
+                  brightness=Placement.brightness, noise: float = Placement.noise):
+    """Paste `block` (1 x 3 x S x S, differentiably) into the picked scenes, its side a random fraction
+    in `fractions` of each detected box's (one fraction per scene, as one pipeline pastes), each place
+    moved and resized by up to `jitter` of its side; then vary brightness, add noise and cut out the
+    GRID x GRID windows at one random input shift.
 
-    Returns (B x 3 x (CROP - 8) x (CROP - 8) images, B x GRID x GRID bool: the window's centre lies
-    in the chicken's box).
+    Returns (B x 3 x (CROP - 8) x (CROP - 8) images, B x GRID x GRID bool: the window counts as the chicken).
     """
     n = len(pick)
-    images = paste_in_scenes(block, scenes, pick, jitter * (torch.rand(n, MAX_BLOCKS, 3, generator=generator) * 2 - 1))
+    fraction = fractions[0] + (fractions[1] - fractions[0]) * torch.rand(n, 1, generator=generator)
+    shake = jitter * (torch.rand(n, MAX_BLOCKS, 3, generator=generator) * 2 - 1)
+    squares = placements(scenes, pick, fraction, shake)
+    images = paste_in_scenes(block, scenes.crops[pick], squares)
     gain = brightness[0] + (brightness[1] - brightness[0]) * torch.rand(n, 1, 1, 1, generator=generator)
     images = (images * gain.to(images.device) + noise * torch.randn(images.shape, generator=generator).to(images.device))
     images = images.clamp(0, 1)
     dy, dx = torch.randint(0, STRIDE, (2,), generator=generator).tolist()
-    return shifted(images, scenes.boxes[pick], dy, dx)
+    return shifted(images, dy, dx), counted_windows(scenes.boxes[pick], squares.to(images.device), dy, dx)
 
 
-def paste_in_scenes(block: torch.Tensor, scenes: Scenes, pick: torch.Tensor, shake: torch.Tensor) -> torch.Tensor:
-    """The picked scenes' crops with `block` pasted at each place, moved by shake[..., :2] and resized
-    by 1 + shake[..., 2] (B x MAX_BLOCKS x 3, fractions of the block's side)."""
+def placements(scenes: Scenes, pick: torch.Tensor, fraction, shake: torch.Tensor | None = None) -> torch.Tensor:
+    """The picked scenes' block squares (B x MAX_BLOCKS x 3: centre x, centre y, side; side 0 = none):
+    sides `fraction` (a number or B x 1) of the detected boxes', moved by shake[..., :2] and resized
+    by 1 + shake[..., 2] (fractions of the side)."""
+    places = scenes.blocks[pick].clone()
+    places[..., 2] *= torch.as_tensor(fraction, dtype=places.dtype)
+    if shake is not None:
+        places[..., :2] += places[..., 2:] * shake[..., :2]
+        places[..., 2] *= 1 + shake[..., 2]
+    return places
+
+
+def paste_in_scenes(block: torch.Tensor, crops: torch.Tensor, squares: torch.Tensor) -> torch.Tensor:
+    """Copies of `crops` with `block` pasted on each of their `squares` (see `placements`), in order."""
     images = []
-    for index, moves in zip(pick.tolist(), shake.tolist()):
-        image = scenes.crops[index].clone()
-        for (x, y, side), (sx, sy, ss) in zip(scenes.blocks[index].tolist(), moves):
+    for crop, places in zip(crops, squares.tolist()):
+        image = crop.clone()
+        for x, y, side in places:
             if side > 0:
-                _paste(image, block, x + side * sx, y + side * sy, side * (1 + ss))
+                _paste(image, block, x, y, side)
         images.append(image)
     return torch.stack(images)
 
 
-def shifted(images: torch.Tensor, boxes: torch.Tensor, dy: int, dx: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The GRID x GRID windows of the crops at input shift (dy, dx), and which of them the hunter
-    would count as the chicken (centre inside its box)."""
+def shifted(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """The crops cut to the GRID x GRID windows at input shift (dy, dx)."""
     side = CROP - STRIDE + 1
+    return images[:, :, dy:dy + side, dx:dx + side]
+
+
+def counted_windows(boxes: torch.Tensor, squares: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """B x GRID x GRID: which windows at input shift (dy, dx) the hunter would count as the chicken,
+    their centre inside its box or inside a block's square grown by FOOTPRINT_GROWTH."""
     centres = STRIDE * torch.arange(GRID, device=boxes.device) + WINDOW / 2
-    inside_x = (centres + dx > boxes[:, 0, None]) & (centres + dx < boxes[:, 2, None])
-    inside_y = (centres + dy > boxes[:, 1, None]) & (centres + dy < boxes[:, 3, None])
-    return images[:, :, dy:dy + side, dx:dx + side], inside_y[:, :, None] & inside_x[:, None, :]
+    x, y = (centres + dx)[None, None, :], (centres + dy)[None, :, None]
+    inside = ((x > boxes[:, 0, None, None]) & (x < boxes[:, 2, None, None])
+              & (y > boxes[:, 1, None, None]) & (y < boxes[:, 3, None, None]))
+    for cx, cy, side in squares.permute(1, 2, 0):   # per block place: B centres x, y and sides
+        half = (FOOTPRINT_GROWTH * side / 2)[:, None, None]
+        inside |= ((x - cx[:, None, None]).abs() < half) & ((y - cy[:, None, None]).abs() < half) & (half > 0)
+    return inside
 
 
 @torch.no_grad()
-def scene_success_rate(model, block: torch.Tensor, scenes: Scenes, chicken: int, threshold: float = 0.99) -> float:
-    """Share of scenes, block pasted exactly where the pipeline would, in which no counted window at
-    any of the 9 input shifts is a chicken above the detector's `threshold`."""
+def scene_success_rate(model, block: torch.Tensor, scenes: Scenes, chicken: int, fraction: float,
+                       threshold: float = 0.99) -> float:
+    """Share of scenes, block pasted exactly where the pipeline would at side `fraction` of each
+    detected box's, in which no counted window at any of the 9 input shifts is a chicken above the
+    detector's `threshold`."""
     if not len(scenes):
         return float("nan")
-    pick = torch.arange(len(scenes))
-    images = paste_in_scenes(block[None], scenes, pick, torch.zeros(len(scenes), MAX_BLOCKS, 3))
+    squares = placements(scenes, torch.arange(len(scenes)), fraction)
+    images = paste_in_scenes(block[None], scenes.crops, squares)
     seen = torch.zeros(len(scenes), dtype=torch.bool, device=images.device)
     for dy in range(STRIDE):
         for dx in range(STRIDE):
-            windows, counted = shifted(images, scenes.boxes, dy, dx)
-            sure = model.dense_logits(windows).softmax(1)[:, chicken] > threshold
+            counted = counted_windows(scenes.boxes, squares.to(images.device), dy, dx)
+            sure = model.dense_logits(shifted(images, dy, dx)).softmax(1)[:, chicken] > threshold
             seen |= (sure & counted).flatten(1).any(1)
     return float(1 - seen.float().mean())
 

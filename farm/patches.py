@@ -20,9 +20,9 @@ import numpy as np
 
 from blocks.scenes import Scenes, frame_scenes, join
 from engine.detection.hunter import WINDOW
+from engine.detection.pyramid import BORDER, pyramid_level
 from engine.errors import SaviourError
 from engine.models.hunter import HUNTER_LABELS
-from engine.detection.pyramid import BORDER, pyramid_level
 from farm.world import FarmWorld, apply_lighting
 
 FILL = (0.38, 0.95)        # animal height / window side for a positive
@@ -32,6 +32,7 @@ TINY = 0.25
 HUGE = 1.2                 # an animal this much taller than the window shows only a part: terrain
 MIN_VISIBLE = 0.5
 GRID = 3
+MIN_SCENE_CHICKEN = 10    # px: camouflage scenes show chickens from this height up to half the frame
 
 
 def label_windows(xy: np.ndarray, animals, fx: float, fy: float) -> tuple[np.ndarray, np.ndarray]:
@@ -170,16 +171,17 @@ def folder_patches(root: str | Path, size: int = WINDOW) -> tuple[np.ndarray, np
     return np.stack(patches), np.array(labels), tuple(classes)
 
 
-def world_scenes(detector, seeds: Iterable[int], fraction: float, frames_per_world: int = 12, seed: int = 0,
-                 progress=None) -> Scenes:
-    """Camouflage scenes (`blocks.scenes`) of the chickens the demo counts (at least 20 px tall and
-    half visible) in random, randomly lit frames of each world."""
+def world_scenes(detector, seeds: Iterable[int], frames_per_world: int = 12, seed: int = 0, progress=None,
+                 offset: bool = True) -> Scenes:
+    """Camouflage scenes (`blocks.scenes`) of the chickens at least MIN_SCENE_CHICKEN px tall and half
+    visible in random, randomly lit frames of each world; with `offset`, crops off the chickens' centres."""
     parts = []
     for world_seed in seeds:
         rng = np.random.default_rng([seed, world_seed])
         for frame, animals in random_frames(random_world(world_seed, rng), frames_per_world, rng):
-            chickens = [a.xyxy for a in animals if a.label == "chicken" and a.height >= 20 and a.visible >= 0.5]
-            parts.append(frame_scenes(detector, frame, np.array(chickens), fraction))
+            chickens = [a.xyxy for a in animals
+                        if a.label == "chicken" and a.height >= MIN_SCENE_CHICKEN and a.visible >= 0.5]
+            parts.append(frame_scenes(detector, frame, np.array(chickens), rng if offset else None))
         if progress is not None:
             progress.update(1)
     return join(parts)

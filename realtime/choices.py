@@ -1,10 +1,15 @@
 """The application's defences, views, heatmaps and defaults, kept free of heavy imports (see engine.choices)."""
 
-MODES = ("none", "camouflage", "control", "occlusion", "decoys", "camouflage+decoys", "fgsm")
+MODES = ("none", "camouflage", "control", "occlusion", "decoys", "camouflage+decoys", "fgsm", "pgd", "noise")
+# on-the-fly modes: pixel budget (L-infinity, [0, 1] scale) and gradient steps per frame. FGSM is the
+# notebook's single step; PGD takes a few smaller ones, carried from frame to frame; noise is PGD's
+# control: random signs of the same budget.
+ATTACK_EPS = {"fgsm": 32 / 255, "pgd": 16 / 255, "noise": 16 / 255}
+ATTACK_STEPS = {"fgsm": 1, "pgd": 4}
 # Camouflage block side over the chicken box's larger side: chosen on validation worlds 5001-5002
 # (0.8, 1.0, 1.2 tried), where windows of the finest level still saw the legs or head beside smaller blocks.
 DEFAULT_FRACTION = 1.2
 HEATMAPS = ("none", "rise")
 OUTPUT_VIEWS = ("side-by-side", "after", "defended")
-# not a seed of hunter training (0-79), block making (100-109, 3000-3004) or detector evaluation (1001)
+# not a seed of hunter training (0-79), block making (100-129, 3000-3004) or detector evaluation (1001)
 DEMO_SEED = 4242

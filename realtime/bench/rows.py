@@ -23,6 +23,7 @@ from engine.models import load_classifier
 from farm.world import FarmWorld
 from realtime.bench.app import batch_speed, live_fps, soak_growth_mb
 from realtime.bench.explain import mask_rates, model_pass_seconds, resnet18, rise_seconds, sync
+from realtime.choices import ATTACK_EPS, ATTACK_STEPS
 from realtime.pipeline.defended import pipeline_for
 from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.overlay import side_by_side
@@ -101,18 +102,19 @@ def window_rates(detector: HunterDetector, frame) -> tuple[int, float, float, fl
     return len(corners), len(corners) / dense, len(subset) / looped, len(corners) / whole
 
 
-def pipeline_fps(detector: HunterDetector, frames: list, heatmap: bool = False) -> tuple[float, dict]:
-    """Detect, paste camouflage blocks, rescan and draw the side-by-side view, per frame; with
-    `heatmap`, also update the live RISE map and blend it over the defended view. Returns frames per
-    second and the mean milliseconds per frame of each pipeline stage."""
+def pipeline_fps(detector: HunterDetector, frames: list, heatmap: bool = False,
+                 mode: str = "camouflage") -> tuple[float, dict]:
+    """Detect, defend (paste camouflage blocks, or another `mode`), rescan and draw the side-by-side
+    view, per frame in order; with `heatmap`, also update the live RISE map and blend it over the
+    defended view. Returns frames per second and the mean milliseconds per frame of each stage."""
     library = BlockLibrary.load(DEFAULT_LIBRARY, detector.labels, detector.classifier.input_size)
     live = LiveHeatmap(detector.classifier) if heatmap else None
-    pipeline = pipeline_for(detector, library, "camouflage", heatmap=live)
+    pipeline = pipeline_for(detector, library, mode, heatmap=live)
     stages = {}
     start = time.perf_counter()
     for frame in frames:
         result = pipeline(frame)
-        side_by_side(result, "camouflage")
+        side_by_side(result, mode)
         for stage, ms in result.timings.items():
             stages[stage] = stages.get(stage, 0.0) + ms / len(frames)
     return len(frames) / (time.perf_counter() - start), stages
@@ -184,12 +186,12 @@ def block_rows(device: torch.device) -> list[tuple[str, float, str]]:
 
     rows = []
     with tempfile.TemporaryDirectory() as library:
-        for purpose, target in DEFAULT_RECIPES:
+        for recipe in DEFAULT_RECIPES:
             start = time.perf_counter()
-            if main(["blocks", "generate", "--purpose", purpose, "--target", target, "--method", "eot",
-                     "--out", library, "--device", device.type]):
-                raise SaviourError(f"blocks generate --purpose {purpose} --target {target} failed")
-            rows.append((f"block generation, {purpose} -> {target} ({device.type})", time.perf_counter() - start, "s"))
+            if main(["blocks", "generate", *recipe, "--method", "eot", "--out", library, "--device", device.type]):
+                raise SaviourError(f"blocks generate {' '.join(recipe)} failed")
+            name = f"block generation, {' '.join(recipe[1::2])} ({device.type})"
+            rows.append((name, time.perf_counter() - start, "s"))
     rows.append((f"block generation, default library of {len(rows)} ({device.type})", sum(r[1] for r in rows), "s"))
     return rows
 
@@ -227,6 +229,8 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int =
                (f"  rescan of the defended frame ({dev.type})", stages["detect_after"], "ms/frame"))
         report((f"defended pipeline + live RISE heatmap ({dev.type})", pipeline_fps(detector, images, True)[0],
                 "frames/s"))
+        pgd = f"PGD {round(ATTACK_EPS['pgd'] * 255)}/255 x{ATTACK_STEPS['pgd']} steps"
+        report((f"pipeline, on-the-fly {pgd} ({dev.type})", pipeline_fps(detector, images, mode="pgd")[0], "frames/s"))
         report(*app_rows(detector, frames, soak))
     report(*explain_rows(device, rise_n))
     if blocks:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from realtime.choices import DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS
+from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS
 from realtime.cli.arguments import (
+    add_attack_eps,
     add_config,
     add_detector,
     add_device,
@@ -13,7 +14,7 @@ from realtime.cli.arguments import (
     handler,
     subcommand,
 )
-from realtime.cli.types import at_least, block_fraction, eps_fraction
+from realtime.cli.types import at_least, block_fraction
 
 
 def add_detect(sub) -> None:
@@ -43,8 +44,8 @@ def add_demo(sub) -> None:
     add_weights(demo)
     add_config(demo, "configs/demo.yaml")
     demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
-    demo.add_argument("--fgsm-eps", type=eps_fraction, default=32 / 255,
-                      help="pixel budget of the on-the-fly FGSM mode, e.g. 32/255 (default)")
+    add_attack_eps(demo, "the demo's PGD and noise columns (its FGSM column is the notebook's one step of 32/255)",
+                   ATTACK_EPS["pgd"])
     demo.add_argument("--heatmap", default="none", choices=HEATMAPS,
                       help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
     add_device(demo)
@@ -63,6 +64,7 @@ def add_batch(sub) -> None:
     batch.add_argument("--out", default="out/batch",
                        help="output folder: one subfolder per input plus batch_summary.json (default: out/batch)")
     batch.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
+    add_attack_eps(batch, "the on-the-fly modes")
     add_fraction(batch)
     batch.add_argument("--batch-size", type=at_least(1), default=8, help="frames per detector pass (default: 8)")
     batch.add_argument("--workers", type=at_least(1), default=2,
@@ -92,6 +94,7 @@ def add_gif(sub) -> None:
     gif.add_argument("--width", type=int, default=480, help="GIF width in pixels (default: 480)")
     gif.add_argument("--max-size", type=float, default=None, help="MB; lower fps and width until it fits")
     gif.add_argument("--mode", default="camouflage", choices=MODES, help="the defence (default: camouflage)")
+    add_attack_eps(gif, "the on-the-fly modes")
     add_fraction(gif)
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")

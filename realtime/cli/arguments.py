@@ -7,8 +7,8 @@ import importlib
 import textwrap
 
 from engine.choices import DEVICE_CHOICES
-from realtime.choices import DEFAULT_FRACTION
-from realtime.cli.types import at_least, block_fraction, min_size_px, scale_list
+from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION
+from realtime.cli.types import at_least, attack_budget, block_fraction, min_size_px, scale_list
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +66,13 @@ def subcommand(sub, name: str, summary: str, examples: str, func) -> argparse.Ar
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(func=func, parser=parser)
     return parser
+
+
+def add_attack_eps(parser: argparse.ArgumentParser, which: str, default: float | None = None) -> None:
+    per_mode = ", ".join(f"{mode} {round(eps * 255)}/255" for mode, eps in ATTACK_EPS.items())
+    parser.add_argument("--attack-eps", type=attack_budget, default=default,
+                        help=f"pixel budget (L-infinity) of {which}, e.g. 16/255 (default: "
+                             + (f"{round(default * 255)}/255)" if default else f"{per_mode})"))
 
 
 def add_fraction(parser: argparse.ArgumentParser) -> None:

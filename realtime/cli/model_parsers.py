@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from blocks.choices import DEFAULT_LIBRARY, PURPOSES
+from blocks.choices import DEFAULT_LIBRARY, LARGE_BLOCKS, PURPOSES, SCENE_STEPS
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
-from realtime.choices import DEFAULT_FRACTION
 from realtime.cli.arguments import add_config, add_detector, add_device, add_images, add_weights, handler, subcommand
-from realtime.cli.types import (at_least, block_fraction, class_balance, eps_fraction, fraction_list, frame_size,
-                                int_list, not_negative, positive, removal_share)
+from realtime.cli.types import (
+    at_least,
+    budget_list,
+    class_balance,
+    eps_fraction,
+    fraction_list,
+    fraction_range,
+    frame_size,
+    int_list,
+    not_negative,
+    positive,
+    removal_share,
+)
 
 
 def add_train_hunter(sub) -> None:
@@ -131,14 +141,21 @@ def add_evaluate_defences(sub) -> None:
     defences = subcommand(sub, "evaluate-defences",
                           "every defence over thousands of frames of unseen worlds, at several block sizes", """
         saviour evaluate-defences                        # 3 worlds x 3000 frames, every 10th, fractions 1.2 and 0.6
-        saviour evaluate-defences --seeds 6001 --frames 600 --fractions 1.2
+        saviour evaluate-defences --seeds 6001 --frames 600 --fractions 1.2 --attack-frames 0
+        saviour evaluate-defences --frames 0 --budgets 16/255  # the on-the-fly attacks alone
         """, handler("defences", "evaluate_defences"))
     defences.add_argument("--seeds", type=int_list, default=(6001, 6002, 6003),
                           help="world seeds, none used in training or block making (default: 6001,6002,6003)")
-    defences.add_argument("--frames", type=at_least(1), default=3000, help="frames of each world (default: 3000)")
+    defences.add_argument("--frames", type=at_least(0), default=3000,
+                          help="frames of each world for the blocks' table; 0 skips it (default: 3000)")
     defences.add_argument("--every", type=at_least(1), default=10, help="run every n-th frame (default: 10)")
     defences.add_argument("--fractions", type=fraction_list, default=(1.2, 0.6),
                           help="block side / chicken box side, comma-separated (default: 1.2,0.6)")
+    defences.add_argument("--attack-frames", type=at_least(0), default=1000,
+                          help="consecutive frames of each world for the on-the-fly attacks' table; 0 skips it "
+                               "(default: 1000)")
+    defences.add_argument("--budgets", type=budget_list, default=(8 / 255, 16 / 255, 32 / 255),
+                          help="the attacks' pixel budgets, comma-separated (default: 8/255,16/255,32/255)")
     defences.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     add_weights(defences)
     add_device(defences)
@@ -162,11 +179,16 @@ def add_blocks(sub) -> None:
     generate.add_argument("--eps", type=eps_fraction, default=-0.25,
                           help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
     generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
-    generate.add_argument("--scene-steps", type=at_least(0), default=300,
+    generate.add_argument("--scene-steps", type=at_least(0), default=SCENE_STEPS,
                           help="camouflage, eot: further Adam steps on chickens covered as the pipeline covers them, "
-                               "seen by every pyramid level; 0 skips (default: 300)")
-    generate.add_argument("--fraction", type=block_fraction, default=DEFAULT_FRACTION,
-                          help="camouflage, eot: block side over the chicken's box in those scenes (default: %(default)s)")
+                               "seen by every pyramid level; 0 skips (default: %(default)s)")
+    generate.add_argument("--fractions", type=fraction_range, default=LARGE_BLOCKS, metavar="LOW,HIGH",
+                          help="camouflage, eot: the block sides, as fractions of the chicken's box, the block is "
+                               "made for; "
+                               "the pipeline picks the block whose range holds its --fraction (default: 0.9,1.3)")
+    generate.add_argument("--border", type=at_least(0), default=0,
+                          help="eot: pixels along each edge kept at the start grey, so the block's edge against "
+                               "grass reads as a plain square does (default: 0)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     generate.add_argument("--out", default="blocks_library", help="library folder, created or extended (default: blocks_library)")
     add_weights(generate)

@@ -22,6 +22,18 @@ def eps_fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number such as -0.25 or -64/255, got {text!r}") from None
 
 
+def attack_budget(text: str) -> float:
+    """An L-infinity pixel budget in (0, 1], as a number or a fraction such as 16/255."""
+    value = eps_fraction(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a budget in (0, 1] such as 16/255, got {text!r}")
+    return value
+
+
+def budget_list(text: str) -> tuple[float, ...]:
+    return tuple(attack_budget(v) for v in text.split(","))
+
+
 def at_least(minimum: int):
     """An integer type for settings with a lower bound, so a config file's value is range-checked too."""
     def parse(text: str) -> int:
@@ -78,6 +90,15 @@ def int_list(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 6001,6002, got {text!r}") from None
+
+
+def fraction_range(text: str) -> tuple[float, float]:
+    """LOW,HIGH: a range of block sides, each a block fraction, LOW at most HIGH."""
+    values = fraction_list(text)
+    if len(values) != 2 or values[0] > values[1]:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH block fractions with LOW <= HIGH, e.g. 0.9,1.3, "
+                                         f"got {text!r}")
+    return values
 
 
 def fraction_list(text: str) -> tuple[float, ...]:

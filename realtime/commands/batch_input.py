@@ -23,6 +23,7 @@ def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
     """The pipeline the batch flags describe, and the settings an output records to stand for them:
     everything that changes what is written (not how fast)."""
     from engine.device import resolve_device
+    from realtime.choices import ATTACK_EPS
     from realtime.commands.setup import load_hunter, load_library
     from realtime.pipeline.heatmap import LiveHeatmap
 
@@ -30,9 +31,11 @@ def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
     library = load_library(args.library, hunter, hunter_sha256)
     heatmap = LiveHeatmap(hunter) if args.heatmap == "rise" else None
     detector = HunterDetector(hunter, min_size=args.min_size)
-    pipeline = pipeline_for(detector, library, args.mode, args.fraction, heatmap=heatmap)
+    pipeline = pipeline_for(detector, library, args.mode, args.fraction, heatmap=heatmap, attack_eps=args.attack_eps)
     settings = {"mode": args.mode, "view": args.view, "fraction": args.fraction, "heatmap": args.heatmap,
                 "min_size": args.min_size, "weights_sha256": hunter_sha256, "library_sha256": library.sha256}
+    if args.mode in ATTACK_EPS:   # only the on-the-fly modes have a budget
+        settings["attack_eps"] = args.attack_eps or ATTACK_EPS[args.mode]
     return pipeline, settings
 
 

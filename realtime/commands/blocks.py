@@ -7,7 +7,7 @@ import argparse
 from tqdm import tqdm
 
 from blocks.choices import PURPOSES
-from blocks.generate import DEFAULT_TARGET, check_target, generate_block
+from blocks.generate import DEFAULT_TARGET, check_target, generate_block, measured_at
 from blocks.library import BlockLibrary
 from engine.detection.hunter import HunterDetector, bgr_to_tensor
 from engine.device import resolve_device
@@ -17,7 +17,7 @@ from farm.patches import world_patches, world_scenes
 from realtime.commands.setup import load_hunter, load_library
 from realtime.io.video import prepare_folder
 
-BLOCK_SEEDS = range(100, 110)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
+BLOCK_SEEDS = range(100, 130)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
 
 
@@ -25,8 +25,8 @@ def _camouflage_scenes(model, args: argparse.Namespace):
     """Training and held-out camouflage scenes: chickens of the block worlds as the pipeline covers them."""
     detector = HunterDetector(model)
     with tqdm(total=len(BLOCK_SEEDS) + len(BLOCK_TEST_SEEDS), desc="scenes", unit="world") as bar:
-        return (world_scenes(detector, BLOCK_SEEDS, args.fraction, seed=args.seed, progress=bar),
-                world_scenes(detector, BLOCK_TEST_SEEDS, args.fraction, seed=args.seed + 1, progress=bar))
+        return (world_scenes(detector, BLOCK_SEEDS, seed=args.seed, progress=bar),
+                world_scenes(detector, BLOCK_TEST_SEEDS, seed=args.seed + 1, progress=bar))
 
 
 def blocks_generate(args: argparse.Namespace) -> None:
@@ -52,13 +52,15 @@ def blocks_generate(args: argparse.Namespace) -> None:
     with tqdm(total=total, desc="optimise", unit="step") as bar:
         block = generate_block(model, args.purpose, target, args.method, backgrounds, held_out,
                                hunter_sha256, eps=args.eps, steps=args.steps, seed=args.seed, plot_path=plot,
-                               progress=bar, scenes=scenes, scene_steps=args.scene_steps, fraction=args.fraction)
+                               progress=bar, scenes=scenes, scene_steps=args.scene_steps, fractions=args.fractions,
+                               border=args.border)
     library.put(block)
     library.save(out)
     print(f"{block.file}: {block.purpose} -> {block.target}, clean p = {block.clean_probability:.3f}, "
           f"success under random placement {block.success_rate:.1%} ({len(held_out)} held-out windows)")
     if block.scene_success_rate is not None:
-        print(f"covering chickens as the pipeline does ({args.fraction:g} of the box): {block.scene_success_rate:.1%} "
+        print(f"covering chickens as the pipeline does ({measured_at(args.fractions):g} of the box): "
+              f"{block.scene_success_rate:.1%} "
               f"of {len(scenes[1])} held-out chicken views no longer seen as chickens")
     if plot is not None:
         print(f"sweep plot: {plot}")
@@ -70,10 +72,10 @@ def blocks_list(args: argparse.Namespace) -> None:
     library = load_library(args.library, hunter, hunter_sha256)
     these = "the shipped hunter" if args.weights == "hunter" else args.weights
     print(f"library {args.library}: {len(library)} block(s)")
-    print(f"{'file':<32}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
+    print(f"{'file':<36}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
           f"{'on chickens':>13}  made for")
     for b in library.blocks:
         scene = "" if b.scene_success_rate is None else f"{b.scene_success_rate:.1%}"
         made_for = these if b.hunter_sha256 == hunter_sha256 else f"other weights ({b.hunter_sha256[:12]}...)"
-        print(f"{b.file:<32}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
+        print(f"{b.file:<36}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
               f"{b.success_rate:>9.1%}{scene:>13}  {made_for}")

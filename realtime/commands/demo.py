@@ -18,29 +18,29 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from blocks.paste import FOOTPRINT_GROWTH
 from engine.detection.detections import target_point
 from engine.detection.hunter import HunterDetector
 from engine.device import resolve_device
-from engine.errors import SaviourError
 from engine.files import write_atomically
 from farm.evaluate import points_in_box
 from farm.world import FarmWorld
-from realtime.choices import DEFAULT_FRACTION, DEMO_SEED
+from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED
 from realtime.commands.setup import load_hunter, load_library
 from realtime.io.sinks import GifSink, VideoSink
 from realtime.io.video import prepare_output
-from realtime.pipeline.defences import Cover
 from realtime.pipeline.defended import FrameResult, pipeline_for
 from realtime.pipeline.heatmap import LiveHeatmap
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import side_by_side
 from realtime.pipeline.runner import run
 
-MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm")
+MODES = ("none", "camouflage", "control", "occlusion", "decoys", "fgsm", "pgd", "noise")
+ATTACKS = ("pgd", "noise")
+SUMMARY_KEYS = {"none": "before", "camouflage": "after_camouflage", "control": "after_control",
+                "occlusion": "after_occlusion", "decoys": "with_decoys", "fgsm": "after_fgsm", "pgd": "after_pgd",
+                "noise": "after_noise"}   # the on-the-fly columns whose budget the demo's --attack-eps sets
 HEAT_MODES = ("none", "camouflage", "decoys")   # modes whose heatmaps the summary compares
-
-
-FOOTPRINT_GROWTH = 1.1   # a block's square, grown by a tenth: its edge is where the hunter sees "chicken"
 
 
 def _inside(point, boxes) -> bool:
@@ -63,9 +63,10 @@ def _overlap(a, b) -> bool:
 
 
 def footprints(pipeline, result: FrameResult) -> np.ndarray:
-    """The squares the pipeline's covering defences pasted on this frame's protected animals."""
+    """The regions the pipeline's defences changed on this frame's protected animals: the squares of
+    blocks pasted on them, or the regions an on-the-fly attack perturbed."""
     protected = result.before.of_class(pipeline.protect).xyxy
-    squares = [d.footprints(protected) for d in pipeline.defences if isinstance(d, Cover)]
+    squares = [d.footprints(protected) for d in pipeline.defences if hasattr(d, "footprints")]
     return np.concatenate(squares) if squares else np.zeros((0, 4))
 
 
@@ -75,8 +76,8 @@ class DemoTally:
 
     def __init__(self, pipelines: dict):
         self.pipelines, self.frames = pipelines, 0
-        self.on_chicken = dict.fromkeys(MODES, 0)
-        self.in_box = dict.fromkeys(MODES, 0)
+        self.on_chicken = dict.fromkeys(pipelines, 0)
+        self.in_box = dict.fromkeys(pipelines, 0)
         self.on_decoy = 0
         self.heat = {}    # "where/mode" -> list of mean heat inside those boxes
 
@@ -89,27 +90,28 @@ class DemoTally:
             target = target_point(result.after)
             self.on_chicken[mode] += on_chicken(target, chickens, footprints(self.pipelines[mode], result))
             self.in_box[mode] += _inside(target, chickens)
-        self.on_decoy += _inside(target_point(results["decoys"].after), results["decoys"].decoys)
+        if "decoys" in results:
+            self.on_decoy += _inside(target_point(results["decoys"].after), results["decoys"].decoys)
         for mode in HEAT_MODES:
-            heat = results[mode].heatmap
+            heat = results[mode].heatmap if mode in results else None
             if heat is not None:
                 self.heat.setdefault(f"chickens/{mode}", []).append(box_heat(heat, chickens, results[mode].frame.shape))
-        if results["decoys"].heatmap is not None:
+        if "decoys" in results and results["decoys"].heatmap is not None:
             self.heat.setdefault("decoys/decoys", []).append(
                 box_heat(results["decoys"].heatmap, results["decoys"].decoys, results["decoys"].frame.shape))
 
     def summary(self) -> dict:
-        return {
-            "frames_with_chicken": self.frames,
-            "targets_real_chicken": self._shares(self.on_chicken),
-            "targets_real_chickens_box_only": self._shares(self.in_box),
-            "with_decoys_targets_decoy": self.on_decoy / self.frames if self.frames else float("nan"),
-        } | ({"mean_heat": {key: float(np.mean(v)) for key, v in self.heat.items()}} if self.heat else {})
+        summary = {"frames_with_chicken": self.frames,
+                   "targets_real_chicken": self._shares(self.on_chicken),
+                   "targets_real_chickens_box_only": self._shares(self.in_box)}
+        if "decoys" in self.pipelines:
+            summary["with_decoys_targets_decoy"] = self.on_decoy / self.frames if self.frames else float("nan")
+        if self.heat:
+            summary["mean_heat"] = {key: float(np.mean(v)) for key, v in self.heat.items()}
+        return summary
 
     def _shares(self, counts: dict) -> dict:
-        share = {m: n / self.frames if self.frames else float("nan") for m, n in counts.items()}
-        return {"before": share["none"], "after_camouflage": share["camouflage"], "after_control": share["control"],
-                "after_occlusion": share["occlusion"], "with_decoys": share["decoys"], "after_fgsm": share["fgsm"]}
+        return {SUMMARY_KEYS[mode]: n / self.frames if self.frames else float("nan") for mode, n in counts.items()}
 
 
 def box_heat(heat: np.ndarray, boxes, frame_shape) -> float:
@@ -133,29 +135,29 @@ class DemoColumns:
     """Every column's pipeline on each frame, all from one clean detection: `__call__` is the runner's
     stateless work, `add_heatmaps` its in-order part."""
 
-    def __init__(self, pipelines: dict):
-        self.pipelines = pipelines
+    def __init__(self, pipelines: dict, shown: str = "camouflage"):
+        self.pipelines, self.shown = pipelines, shown
 
     def __call__(self, frames: list[np.ndarray]) -> list[tuple[dict[str, FrameResult], float]]:
-        """Per frame, each column's result and the seconds the shown column (camouflage) took."""
+        """Per frame, each column's result and the seconds the shown column took, its clean detection included."""
         done = []
         for frame in frames:
             start = time.perf_counter()
-            shown = self.pipelines["camouflage"].detect_and_defend([frame])[0]
+            shown = self.pipelines[self.shown].detect_and_defend([frame])[0]
             elapsed = time.perf_counter() - start
             # every mode starts from the same clean detections; only the defended frames differ
-            done.append(({mode: shown if mode == "camouflage" else p.detect_and_defend([frame], [shown.clean_scan])[0]
+            done.append(({mode: shown if mode == self.shown else p.detect_and_defend([frame], [shown.clean_scan])[0]
                           for mode, p in self.pipelines.items()}, elapsed))
         return done
 
     def add_heatmaps(self, columns: dict[str, FrameResult]) -> None:
         """The shown column's first: it shares the clean column's colour range as that stood before."""
-        for mode in ["camouflage"] + [m for m in self.pipelines if m != "camouflage"]:
+        for mode in [self.shown] + [m for m in self.pipelines if m != self.shown]:
             self.pipelines[mode].add_heatmap(columns[mode])
 
 
 def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction: float = DEFAULT_FRACTION,
-             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, fgsm_eps: float = 32 / 255,
+             gif_width: int = 480, gif_fps: float = 15.0, heatmap: bool = False, attack_eps: float = ATTACK_EPS["pgd"],
              cube: bool = False, seed: int = DEMO_SEED) -> dict:
     """Write demo.mp4, demo.gif and demo_summary.json under `out_dir`; return the summary.
 
@@ -165,7 +167,7 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
     out_dir = Path(out_dir)
     heatmaps = _heatmaps(detector.classifier) if heatmap else {}
     columns = DemoColumns({mode: pipeline_for(detector, library, mode, fraction, heatmap=heatmaps.get(mode),
-                                              fgsm_eps=fgsm_eps, cube=cube)
+                                              attack_eps=attack_eps if mode in ATTACKS else None, cube=cube)
                            for mode in MODES})   # first: a library without the blocks creates no output folder
     prepare_output(out_dir / "demo.mp4")
     world, animals = FarmWorld(seed=seed), deque()
@@ -195,18 +197,17 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
 
         run(world_frames(), columns, [show])
     summary = tally.summary() | {"world_seed": seed, "frames": frames, "block_fraction": fraction,
-                                 "heatmap": "rise" if heatmap else "none", "fgsm_eps": fgsm_eps, "cube": cube}
+                                 "heatmap": "rise" if heatmap else "none", "fgsm_eps": ATTACK_EPS["fgsm"],
+                                 "attack_eps": attack_eps, "cube": cube}
     write_atomically(out_dir / "demo_summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
 def demo(args: argparse.Namespace) -> None:
-    if not 0 < args.fgsm_eps <= 1:
-        raise SaviourError(f"--fgsm-eps must be in (0, 1], e.g. 32/255, got {args.fgsm_eps}")
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
     summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,
-                       heatmap=args.heatmap == "rise", fgsm_eps=args.fgsm_eps, cube=args.cube, seed=args.seed)
+                       heatmap=args.heatmap == "rise", attack_eps=args.attack_eps, cube=args.cube, seed=args.seed)
     print(f"frames with a chicken in view (a {args.frames}-frame sample): {summary['frames_with_chicken']}")
     print("hunter targets a real chicken (its box or the block on it): " + _shares(summary["targets_real_chicken"]))
     print("  counting its box alone: " + _shares(summary["targets_real_chickens_box_only"]))

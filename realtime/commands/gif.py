@@ -88,7 +88,8 @@ def gif(args: argparse.Namespace) -> None:
     out = prepare_output(args.out, ".gif")
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
-    pipeline = pipeline_for(HunterDetector(hunter, min_size=args.min_size), library, args.mode, args.fraction)
+    pipeline = pipeline_for(HunterDetector(hunter, min_size=args.min_size), library, args.mode, args.fraction,
+                            attack_eps=args.attack_eps)
     frames, fps = defended_frames(pipeline, args.input, args.start, args.duration, args.fps, seed=args.seed)
     path, fps, width = write_sized_gif(frames, out, fps, args.width, args.max_size)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")

@@ -5,14 +5,16 @@ placed. A pipeline applies a list of them in turn; a mode of the command line na
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from blocks.library import BlockLibrary
-from blocks.onthefly import fgsm_chickens
+from blocks.library import Block, BlockLibrary
+from blocks.onthefly import attack_chickens, clipped_regions, perturbed_regions
 from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
 from blocks.sweep import GREY
 from engine.errors import SaviourError
-from realtime.choices import DEFAULT_FRACTION, MODES
+from realtime.choices import ATTACK_EPS, ATTACK_STEPS, DEFAULT_FRACTION, MODES
 
 DECOY_MIN_SIDE, DECOY_MAX_SIDE = 0.12, 0.45   # automatic decoy side, as fractions of the frame height
 DECOY_GROWTH = 1.6                              # automatic decoy side over the largest chicken's
@@ -71,53 +73,97 @@ class Decoys:
         return boxes
 
 
-class OnTheFlyFgsm:
-    """One FGSM step toward `target` on each protected animal's region, through the detector's own
-    view of the frame (blocks.onthefly). It needs a dense detector: one whose classifier scores every
-    window at once (`dense_logits`) over a pyramid it describes (`scales_for`)."""
+class OnTheFlyAttack:
+    """Signed-gradient steps away from the protected class on each protected animal's region, through
+    the detector's own view of the frame (blocks.onthefly): `steps` of them within `eps`, each
+    animal's perturbation carried to the next frame with `warm_start` (PGD), or one step of the whole
+    budget from scratch (the notebook's FGSM). It needs a dense detector: one whose classifier scores
+    every window at once (`dense_logits`) over a pyramid it describes (`scales_for`)."""
 
-    def __init__(self, detector, eps: float = 32 / 255, target: str = "terrain", protect: str = "chicken"):
-        if not 0 < eps <= 1:
-            raise SaviourError(f"the on-the-fly FGSM budget must be in (0, 1], got {eps}")
+    def __init__(self, detector, eps: float = ATTACK_EPS["pgd"], steps: int = ATTACK_STEPS["pgd"],
+                 warm_start: bool = True, protect: str = "chicken"):
+        _check_budget(eps)
+        if steps < 1:
+            raise SaviourError(f"the on-the-fly attack needs at least 1 step, got {steps}")
         classifier = getattr(detector, "classifier", None)
         dense = hasattr(classifier, "dense_logits") and all(hasattr(detector, a) for a in ("scales_for", "grid"))
         if not dense:
-            raise SaviourError(f"on-the-fly FGSM needs a dense detector such as the hunter's; "
+            raise SaviourError(f"the on-the-fly attack needs a dense detector such as the hunter's; "
                                f"{type(detector).__name__} has no dense logits over a pyramid")
-        for name in (target, protect):
-            if name not in classifier.labels:
-                raise SaviourError(f"on-the-fly FGSM needs the class {name!r}, which the classifier lacks "
-                                   f"(it has {', '.join(classifier.labels)})")
-        self.detector, self.eps, self.target, self.protect = detector, eps, target, protect
+        if protect not in classifier.labels:
+            raise SaviourError(f"the on-the-fly attack protects {protect!r}, a class the classifier lacks "
+                               f"(it has {', '.join(classifier.labels)})")
+        self.detector, self.eps, self.steps, self.warm_start, self.protect = detector, eps, steps, warm_start, protect
+        self._previous: list = []
+        self._lock = threading.Lock()   # frames may be defended on several worker threads
 
     def apply(self, frame: np.ndarray, protected: np.ndarray) -> np.ndarray:
-        fgsm_chickens(self.detector, frame, protected, self.eps, self.target, self.protect)
+        with self._lock:
+            previous = self._previous
+        done = attack_chickens(self.detector, frame, protected, self.eps, self.steps, previous=previous,
+                               protect=self.protect)
+        if self.warm_start:
+            with self._lock:
+                self._previous = done
         return NO_BOXES
+
+    def footprints(self, protected: np.ndarray) -> np.ndarray:
+        """The regions `apply` perturbs, one per protected box (N x 4, frame pixels)."""
+        return perturbed_regions(protected)
+
+
+class SignNoise:
+    """The on-the-fly attack's control: each protected region's pixels moved by +-`eps` at random."""
+
+    def __init__(self, eps: float = ATTACK_EPS["noise"], seed: int = 0):
+        _check_budget(eps)
+        self.eps, self._rng = eps, np.random.default_rng(seed)
+
+    def apply(self, frame: np.ndarray, protected: np.ndarray) -> np.ndarray:
+        for x0, y0, x1, y1 in clipped_regions(protected, frame.shape):
+            region = frame[y0:y1, x0:x1].astype(np.int16)
+            signs = self._rng.choice(np.array([-1, 1], np.int16), region.shape)
+            frame[y0:y1, x0:x1] = np.clip(region + signs * round(self.eps * 255), 0, 255).astype(np.uint8)
+        return NO_BOXES
+
+    def footprints(self, protected: np.ndarray) -> np.ndarray:
+        return perturbed_regions(protected)
+
+
+def _check_budget(eps: float) -> None:
+    if not 0 < eps <= 1:
+        raise SaviourError(f"the on-the-fly budget must be in (0, 1], e.g. 16/255, got {eps}")
 
 
 def defences_for(mode: str, library: BlockLibrary, detector=None, fraction: float = DEFAULT_FRACTION,
-                 fgsm_eps: float = 32 / 255, cube: bool = False, decoys: np.ndarray | None = None,
+                 attack_eps: float | None = None, cube: bool = False, decoys: np.ndarray | None = None,
                  camouflage_target: str = "terrain") -> list:
-    """The defences a mode of the command line names, made from the library's blocks; SaviourError
-    naming the blocks a mode needs and the library lacks."""
+    """The defences a mode of the command line names, made from the library's blocks (the on-the-fly
+    modes' budget `attack_eps`, default ATTACK_EPS of the mode); SaviourError naming the blocks a mode
+    needs and the library lacks."""
     if mode not in MODES:
         raise SaviourError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
-    camouflage, ghost = _blocks(library, camouflage_target)
-    covers = {"camouflage": camouflage, "control": shuffled(camouflage),
+    eps = ATTACK_EPS.get(mode) if attack_eps is None else attack_eps
+    if mode in ("fgsm", "pgd"):
+        return [OnTheFlyAttack(detector, eps, ATTACK_STEPS[mode], warm_start=mode == "pgd")]
+    if mode == "noise":
+        return [SignNoise(eps)]
+    block, ghost = _blocks(library, camouflage_target, fraction)
+    camouflage = block_bgr(block.pixels)
+    covers = {"camouflage": camouflage, "control": shuffled(camouflage, border=block.border),
               "occlusion": np.full_like(camouflage, round(GREY * 255))}
     chosen = []
     cover = mode.split("+")[0]
     if cover in covers:
         chosen.append(Cover(covers[cover], fraction, cube))
-    elif mode == "fgsm":
-        chosen.append(OnTheFlyFgsm(detector, fgsm_eps))
     if "decoys" in mode.split("+"):
         chosen.append(Decoys(ghost, decoys, cube))
     return chosen
 
 
-def _blocks(library: BlockLibrary, camouflage_target: str) -> tuple[np.ndarray, np.ndarray]:
-    """The library's camouflage block for `camouflage_target` and its ghost-chicken block, as BGR."""
+def _blocks(library: BlockLibrary, camouflage_target: str, fraction: float) -> tuple[Block, np.ndarray]:
+    """The library's camouflage block for `camouflage_target` made for blocks `fraction` of the box
+    (`camouflage_for`), and its ghost-chicken block as BGR."""
     camouflage = [b for b in library.of_purpose("camouflage") if b.target == camouflage_target]
     ghosts = library.of_purpose("ghost-chicken")
     missing = ([(f"camouflage block for {camouflage_target}", f"camouflage --target {camouflage_target}")]
@@ -127,4 +173,15 @@ def _blocks(library: BlockLibrary, camouflage_target: str) -> tuple[np.ndarray, 
                            f"add {'it' if len(missing) == 1 else 'them'} with "
                            + " and ".join(f"`saviour blocks generate --purpose {how} --out LIBRARY`"
                                           for _, how in missing))
-    return block_bgr(camouflage[0].pixels), block_bgr(ghosts[0].pixels)
+    return camouflage_for(camouflage, fraction), block_bgr(ghosts[0].pixels)
+
+
+def camouflage_for(blocks: list, fraction: float):
+    """Of camouflage blocks, the one made for blocks `fraction` of the chicken's box: the first whose
+    range of sides holds it, else the first made for any side, else the one whose range is nearest."""
+    def fit(block):
+        if block.fractions is None:
+            return 1, 0.0
+        low, high = block.fractions
+        return (0, 0.0) if low <= fraction <= high else (2, min(abs(fraction - low), abs(fraction - high)))
+    return min(blocks, key=fit)

@@ -113,8 +113,8 @@ class DefendedPipeline:
 
 
 def pipeline_for(detector, library, mode: str = "camouflage", fraction: float = DEFAULT_FRACTION,
-                 decoys: np.ndarray | None = None, heatmap=None, fgsm_eps: float = 32 / 255,
+                 decoys: np.ndarray | None = None, heatmap=None, attack_eps: float | None = None,
                  cube: bool = False, protect: str = "chicken") -> DefendedPipeline:
     """The pipeline of a mode of the command line (realtime.choices.MODES) with the library's blocks."""
-    defences = defences_for(mode, library, detector, fraction, fgsm_eps, cube, decoys)
+    defences = defences_for(mode, library, detector, fraction, attack_eps, cube, decoys)
     return DefendedPipeline(detector, defences, protect, heatmap, name=mode)

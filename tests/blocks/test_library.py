@@ -26,14 +26,20 @@ def test_default_library_is_complete_and_made_for_the_shipped_hunter(capsys):
 
 
 def test_default_library_is_what_its_recipes_make():
-    assert [(b.purpose, b.target, b.method) for b in load(DEFAULT_LIBRARY).blocks] == \
-        [(purpose, target, "eot") for purpose, target in DEFAULT_RECIPES]
+    def made(recipe):
+        options = dict(zip(recipe[::2], recipe[1::2]))
+        fractions = options.get("--fractions")
+        return options["--purpose"], options["--target"], fractions and [float(v) for v in fractions.split(",")]
+
+    assert [(b.purpose, b.target, b.fractions and list(b.fractions)) for b in load(DEFAULT_LIBRARY).blocks] == \
+        [made(recipe) for recipe in DEFAULT_RECIPES]
+    assert all(b.method == "eot" for b in load(DEFAULT_LIBRARY).blocks)
 
 
 def test_recorded_success_rate_is_reproduced_from_the_png(tmp_path):
-    from realtime.commands.blocks import BLOCK_TEST_SEEDS
-    from farm.patches import world_patches
     from engine.detection.hunter import bgr_to_tensor
+    from farm.patches import world_patches
+    from realtime.commands.blocks import BLOCK_TEST_SEEDS
 
     hunter = load_classifier("hunter", device="cpu")
     block = load(DEFAULT_LIBRARY).of_purpose("panda-decoy")[0]
@@ -53,8 +59,8 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_camouflage_blocks_record_their_success_in_the_pipelines_geometry():
     library = load(DEFAULT_LIBRARY)
-    rates = {b.purpose: b.scene_success_rate for b in library.blocks}
-    assert rates["camouflage"] >= 0.9 and rates["ghost-chicken"] is None
+    assert all(b.scene_success_rate >= 0.85 for b in library.of_purpose("camouflage"))
+    assert all(b.scene_success_rate is None for b in library.blocks if b.purpose != "camouflage")
 
 
 def test_putting_a_block_again_replaces_it_in_its_place():
@@ -75,7 +81,7 @@ def test_list_shows_each_block_and_the_weights_it_was_made_for(tmp_path, capsys)
     assert rows[0].endswith(f"{len(DEFAULT_RECIPES)} block(s)")
     shown = {row.split()[0]: row for row in rows[2:]}
     assert set(shown) == {b.file for b in load(DEFAULT_LIBRARY).blocks}
-    assert "92.8%" in shown["camouflage-terrain-eot.png"]
+    assert "92.6%" in shown["camouflage-terrain-eot-0.9-1.3.png"]
     assert all(row.endswith("the shipped hunter") for row in shown.values())
 
     stale = broken_copy(tmp_path, lambda folder, entry: entry.update(hunter_sha256="ab" * 32))
@@ -106,6 +112,10 @@ def broken_copy(tmp_path, change):
                                                                 "probability in [0, 1], got 1.5"),
     (lambda folder, entry: entry.update(params=[1, 2]), "block 1: params: expected a mapping"),
     (lambda folder, entry: entry.update(scene_success_rate=True), "block 1: scene_success_rate: expected a rate"),
+    (lambda folder, entry: entry["params"].update(scene_fractions=[1.3, 0.9]),
+     "block 1: params: expected a mapping of the method's parameters (scene_fractions"),
+    (lambda folder, entry: entry["params"].update(scene_fractions="big"), "block 1: params: expected"),
+    (lambda folder, entry: entry["params"].update(border=-1), "border: a whole number of pixels"),
     (lambda folder, entry: (folder / entry["file"]).write_bytes(b"not a png"), "not a readable PNG"),
 ])
 def test_bad_manifests_are_refused_by_file_block_and_field(tmp_path, change, message):
@@ -119,7 +129,7 @@ def test_a_block_file_outside_the_library_is_refused_before_it_is_opened(tmp_pat
     import cv2
 
     library = broken_copy(tmp_path, lambda folder, entry: entry.update(file=name))
-    (tmp_path / "outside.png").write_bytes((library / "camouflage-terrain-eot.png").read_bytes())
+    (tmp_path / "outside.png").write_bytes((library / "camouflage-terrain-eot-0.9-1.3.png").read_bytes())
     opened = []
     monkeypatch.setattr(cv2, "imdecode", lambda *args: opened.append(args))
     with pytest.raises(SaviourError, match=re.escape("block 1: file: expected a plain .png file name inside")):
@@ -193,8 +203,8 @@ def test_a_library_for_your_own_hunter_is_made_listed_and_used_with_its_weights(
 
 
 def test_a_library_without_the_pipelines_blocks_says_how_to_make_them(tmp_path):
-    from realtime.pipeline.defended import pipeline_for
     from engine.detection.hunter import HunterDetector
+    from realtime.pipeline.defended import pipeline_for
 
     library = load(DEFAULT_LIBRARY)
     library.blocks = library.of_purpose("camouflage")

@@ -300,8 +300,8 @@ def test_bench_blocks_times_the_generate_command_for_each_default_block(monkeypa
     commands = []
     monkeypatch.setattr(realtime.cli, "main", lambda argv: commands.append(argv) or 0)
     rows = block_rows(torch.device("cpu"))
-    made = [(argv[argv.index("--purpose") + 1], argv[argv.index("--target") + 1]) for argv in commands]
-    assert made == list(DEFAULT_RECIPES) and all(argv[:2] == ["blocks", "generate"] for argv in commands)
+    assert [tuple(argv[2:2 + len(recipe)]) for argv, recipe in zip(commands, DEFAULT_RECIPES)] == list(DEFAULT_RECIPES)
+    assert len(commands) == len(DEFAULT_RECIPES) and all(argv[:2] == ["blocks", "generate"] for argv in commands)
     assert len(rows) == len(DEFAULT_RECIPES) + 1 and rows[-1][1] == pytest.approx(sum(r[1] for r in rows[:-1]))
 
 

@@ -6,8 +6,8 @@ from PIL import Image
 
 from engine.detection.detections import Detections
 from realtime.cli import main
-from realtime.pipeline.overlay import side_by_side
 from realtime.pipeline.defended import FrameResult
+from realtime.pipeline.overlay import side_by_side
 
 
 def test_demo_writes_video_gif_and_summary(tmp_path, capsys):
@@ -15,7 +15,7 @@ def test_demo_writes_video_gif_and_summary(tmp_path, capsys):
     summary = json.loads((tmp_path / "demo_summary.json").read_text())
     shares, box_only = summary["targets_real_chicken"], summary["targets_real_chickens_box_only"]
     assert set(shares) == set(box_only) == {"before", "after_camouflage", "after_control", "after_occlusion",
-                                            "with_decoys", "after_fgsm"}
+                                            "with_decoys", "after_fgsm", "after_pgd", "after_noise"}
     assert all(shares[k] >= box_only[k] for k in shares)   # the footprint only adds frames
     assert summary["frames_with_chicken"] == 8 and shares["before"] > shares["after_camouflage"]
     with av.open(str(tmp_path / "demo.mp4")) as video:

@@ -64,7 +64,10 @@ def test_a_classifiers_classes_are_reported_under_the_applications_names(detecto
     np.testing.assert_allclose(centres, [[36, 44], [108, 76]], atol=2)
 
 
-@pytest.mark.parametrize("mode", [m for m in MODES if m != "fgsm"])
+ON_THE_FLY = ("fgsm", "pgd")    # attacks through the detector's dense logits
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES if m not in ON_THE_FLY])
 def test_every_defence_and_sink_runs_with_another_detector(tmp_path, detector, library, mode):
     pipeline = pipeline_for(detector, library, mode)
     sent = []
@@ -91,10 +94,11 @@ def test_every_defence_and_sink_runs_with_another_detector(tmp_path, detector, l
         assert all(len(r.decoys) == 2 for r in results)
 
 
-def test_on_the_fly_fgsm_refuses_a_detector_without_dense_logits(detector, library):
-    with pytest.raises(SaviourError, match="on-the-fly FGSM needs a dense detector such as the hunter's; "
+@pytest.mark.parametrize("mode", ON_THE_FLY)
+def test_on_the_fly_attacks_refuse_a_detector_without_dense_logits(detector, library, mode):
+    with pytest.raises(SaviourError, match="the on-the-fly attack needs a dense detector such as the hunter's; "
                                            "WindowDetector has no dense logits over a pyramid"):
-        pipeline_for(detector, library, "fgsm")
+        pipeline_for(detector, library, mode)
 
 
 def test_a_class_the_classifier_lacks_is_refused():

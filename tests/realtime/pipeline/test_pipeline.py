@@ -11,6 +11,7 @@ from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS, load_classifier
 from farm.evaluate import points_in_box
 from farm.world import FarmWorld
+from realtime.commands.demo import footprints, on_chicken
 from realtime.pipeline.defended import pipeline_for
 
 
@@ -61,6 +62,18 @@ def test_control_block_has_the_same_colours_in_another_order():
     np.testing.assert_array_equal(np.sort(control.reshape(-1, 3), axis=0), np.sort(block.reshape(-1, 3), axis=0))
 
 
+def test_a_bordered_blocks_control_keeps_its_border_and_shuffles_the_inside():
+    block = np.random.default_rng(0).integers(0, 256, (25, 25, 3), dtype=np.uint8)
+    control = shuffled(block, border=3)
+    inner = (slice(3, 22), slice(3, 22))
+    ring = np.ones((25, 25), bool)
+    ring[inner] = False
+    np.testing.assert_array_equal(control[ring], block[ring])
+    assert not np.array_equal(control[inner], block[inner])
+    np.testing.assert_array_equal(np.sort(control[inner].reshape(-1, 3), axis=0),
+                                  np.sort(block[inner].reshape(-1, 3), axis=0))
+
+
 @pytest.fixture(scope="module")
 def parts():
     hunter = load_classifier("hunter", device="cpu")
@@ -73,20 +86,26 @@ def targets_a_real_chicken(detections, animals) -> bool:
                                      for a in animals if a.label == "chicken")
 
 
+def chickens(animals) -> list:
+    return [a.xyxy for a in animals if a.label == "chicken"]
+
+
 def test_camouflage_turns_the_hunter_away_from_chickens_where_shuffled_blocks_do_not(parts):
+    """Counted as the demo counts: the target on a chicken's box or on the block pasted on it."""
     detector, library = parts
     world = FarmWorld(seed=4242)
-    frames = [world.render(i) for i in range(0, 60, 3)]
-    on_chicken = {}
+    frames = [world.render(i) for i in range(0, 120, 3)]
+    on_a_chicken = {}
     for mode in ("camouflage", "control"):
         pipeline = pipeline_for(detector, library, mode)
         results = [pipeline(frame) for frame, _ in frames]
         assert all(set(r.timings) == {"detect", "defend", "detect_after"} for r in results)
         assert all(targets_a_real_chicken(r.before, animals) for r, (_, animals) in zip(results, frames))
-        on_chicken[mode] = sum(targets_a_real_chicken(r.after, animals) for r, (_, animals) in zip(results, frames))
-    # measured: 1 and 12 of 20; the same placement with the colours shuffled leaves the hunter on more chickens
-    assert on_chicken["camouflage"] <= 0.15 * len(frames)
-    assert on_chicken["control"] >= on_chicken["camouflage"] + 0.4 * len(frames)
+        on_a_chicken[mode] = sum(on_chicken(target_point(r.after), chickens(animals), footprints(pipeline, r))
+                                 for r, (_, animals) in zip(results, frames))
+    # measured: 0 and 22 of 40; the same placement with the colours shuffled leaves the hunter on more chickens
+    assert on_a_chicken["camouflage"] <= 0.15 * len(frames)
+    assert on_a_chicken["control"] >= on_a_chicken["camouflage"] + 0.4 * len(frames)
 
 
 def test_occlusion_pastes_a_plain_grey_square_where_the_block_goes(parts):
@@ -149,25 +168,68 @@ def test_live_heatmap_fades_on_camouflaged_chickens_and_shifts_toward_decoys(par
     assert on("decoys", squares) - on("decoys", chickens) > on("none", squares) - on("none", chickens) + 0.1
 
 
-def test_on_the_fly_fgsm_changes_only_chicken_regions_within_the_budget(parts):
+def _changes_stay_in_grown_boxes(result, frame, budget) -> bool:
+    change = np.abs(result.defended.astype(int) - frame.astype(int))
+    boxes = result.before.of_class("chicken").xyxy
+    grown = np.concatenate([boxes[:, :2] - 0.25 * (boxes[:, 2:] - boxes[:, :2]) - 1,
+                            boxes[:, 2:] + 0.25 * (boxes[:, 2:] - boxes[:, :2]) + 1], 1)
+    ys, xs = np.nonzero(change.max(axis=2))
+    inside = [np.any((grown[:, 0] <= x) & (x <= grown[:, 2]) & (grown[:, 1] <= y) & (y <= grown[:, 3]))
+              for x, y in zip(xs, ys)]
+    return change.max() <= budget and all(inside)
+
+
+@pytest.mark.parametrize("mode, eps", [("fgsm", 32), ("pgd", 16), ("noise", 16)])
+def test_on_the_fly_modes_change_only_chicken_regions_within_the_budget(parts, mode, eps):
     detector, library = parts
-    pipeline = pipeline_for(detector, library, "fgsm", fgsm_eps=32 / 255)
+    pipeline = pipeline_for(detector, library, mode, attack_eps=eps / 255)
     world = FarmWorld(seed=4242)
-    before = after = 0
-    for i in range(0, 300, 20):
-        frame, animals = world.render(i)
+    for i in range(0, 300, 60):
+        frame, _ = world.render(i)
         result = pipeline(frame)
-        change = np.abs(result.defended.astype(int) - frame.astype(int))
-        assert change.max() <= 32
-        boxes = result.before.of_class("chicken").xyxy
-        grown = np.concatenate([boxes[:, :2] - 0.25 * (boxes[:, 2:] - boxes[:, :2]) - 1,
-                                boxes[:, 2:] + 0.25 * (boxes[:, 2:] - boxes[:, :2]) + 1], 1)
-        ys, xs = np.nonzero(change.max(axis=2))
-        assert all(np.any((grown[:, 0] <= x) & (x <= grown[:, 2]) & (grown[:, 1] <= y) & (y <= grown[:, 3]))
-                   for x, y in zip(xs, ys))
-        before += targets_a_real_chicken(result.before, animals)
-        after += targets_a_real_chicken(result.after, animals)
-    assert before == 15 and after <= 0.6 * before
+        assert _changes_stay_in_grown_boxes(result, frame, eps)
+        assert (result.defended != frame).any() == bool(len(result.before.of_class("chicken")))
+
+
+def test_pgd_carried_over_consecutive_frames_hides_chickens_that_sign_noise_of_its_budget_leaves(parts):
+    """The same 16/255 budget: gradient steps warm-started from the previous frame save the chicken in
+    most frames; random signs save it in none, so the gradient, not the noise, does it."""
+    detector, library = parts
+    pgd, noise = (pipeline_for(detector, library, mode, attack_eps=16 / 255) for mode in ("pgd", "noise"))
+    cold = pipeline_for(detector, library, "fgsm", attack_eps=16 / 255)
+    world = FarmWorld(seed=4242)
+    counts = {"before": 0, "pgd": 0, "noise": 0, "cold": 0}
+    for i in range(60, 100):
+        frame, animals = world.render(i)
+        results = {"pgd": pgd(frame), "noise": noise(frame), "cold": cold(frame)}
+        counts["before"] += targets_a_real_chicken(results["pgd"].before, animals)
+        for name, result in results.items():
+            counts[name] += targets_a_real_chicken(result.after, animals)
+    assert counts["before"] == 40 and counts["noise"] == 40
+    assert counts["pgd"] <= 8 and counts["pgd"] < counts["cold"]
+
+
+def test_a_carried_perturbation_follows_its_chicken():
+    import torch
+
+    from blocks.onthefly import Perturbation, _carried
+
+    moved = np.array([12, 10, 32, 30])      # last frame's box, 2 px to the left, same size
+    delta = torch.arange(3 * 20 * 20, dtype=torch.float32).reshape(3, 20, 20)
+    carried = _carried(moved, [Perturbation(np.array([10, 10, 30, 30]), delta)])
+    assert torch.equal(carried, delta)
+    assert _carried(np.array([100, 100, 120, 120]), [Perturbation(np.array([10, 10, 30, 30]), delta)]) == 0.0
+
+
+def test_the_camouflage_block_made_for_the_asked_size_is_pasted(parts):
+    from blocks.paste import block_bgr
+
+    detector, library = parts
+    large, small = (b for b in library.of_purpose("camouflage") if b.target == "terrain")
+    assert large.fractions == (0.9, 1.3) and small.fractions == (0.5, 0.9)
+    for fraction, block in ((1.2, large), (0.6, small), (1.5, large), (0.3, small)):
+        [cover] = pipeline_for(detector, library, "camouflage", fraction).defences
+        np.testing.assert_array_equal(cover.block, block_bgr(block.pixels))
 
 
 def test_automatic_decoys_outsize_the_largest_chicken_and_given_decoys_stay(parts):
