@@ -113,10 +113,10 @@ def attack_chickens(detector, frame: np.ndarray, xyxy: np.ndarray, eps: float, s
     low, high = -clean * inside, (1 - clean) * inside    # the budget within [0, 1], and nothing outside the regions
     low, high = low.clamp(min=-eps), high.clamp(max=eps)
     size = eps * max(1 / steps, 0.5) if step_size is None else step_size
-    loss = _loss(detector.classifier, protect)
+    loss = _loss(detector.classifier.labels.index(protect))
     delta = torch.maximum(torch.minimum(delta, high), low)
     for _ in range(steps):
-        gradient, highest = _gradient(loss, delta, views, detector.grid)
+        gradient = _gradient(detector.classifier, loss, delta, views, detector.grid)
         if gradient is None:
             break   # already hidden: further steps would cost time and change nothing the hunter sees
         delta = torch.maximum(torch.minimum(delta - size * gradient.sign(), high), low)
@@ -143,34 +143,32 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(overlap / union) if union > 0 else 0.0
 
 
-def _loss(classifier, protect: str):
+def _loss(protect: int):
     """The loss of a batch of dense logits: -log(1 - p(protect)) per window, large exactly where the
-    hunter is sure; and p(protect). (Pulling every window toward one target class as well left more chickens found.)"""
-    protect_i = classifier.labels.index(protect)
+    hunter is sure; and p(protect). (Pulling every window toward one target class as well left more
+    chickens found.)"""
 
     def loss(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_p = logits.log_softmax(1)
-        return -torch.cat([log_p[:, :protect_i], log_p[:, protect_i + 1:]], 1).logsumexp(1), log_p[:, protect_i].exp()
-    loss.classifier = classifier
+        return -torch.cat([log_p[:, :protect], log_p[:, protect + 1:]], 1).logsumexp(1), log_p[:, protect].exp()
     return loss
 
 
-def _gradient(loss, delta: torch.Tensor, views: list[_View], grid) -> tuple[torch.Tensor | None, float]:
+def _gradient(classifier, loss, delta: torch.Tensor, views: list[_View], grid) -> torch.Tensor | None:
     """The gradient (3 x H x W) of `loss` summed over every window of every view, the views scored in
-    one network pass, laid side by side on one canvas, and the highest probability of the protected
-    class in any window; no gradient when that is below HIDDEN."""
+    one network pass, laid side by side on one canvas; None when no window gives the protected class
+    HIDDEN or more."""
     leaves = [view.of(delta)[None].requires_grad_(True) for view in views]
     canvas, owner = _canvas(leaves, grid)
     counted = owner >= 0
-    per_window, sure = loss(loss.classifier.dense_logits(canvas))
-    highest = float(sure.detach()[counted].max())
-    if highest < HIDDEN:
-        return None, highest
+    per_window, sure = loss(classifier.dense_logits(canvas))
+    if float(sure.detach()[counted].max()) < HIDDEN:
+        return None
     gradients = torch.autograd.grad(per_window[counted].sum(), leaves)
     into = torch.zeros_like(delta)
     for view, gradient in zip(views, gradients):
         view.back(gradient[0], into)
-    return into, highest
+    return into
 
 
 def _views(frame: np.ndarray, xyxy: np.ndarray, regions: np.ndarray, origin: np.ndarray, detector) -> list[_View]:
