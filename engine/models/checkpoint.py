@@ -20,10 +20,14 @@ from engine.errors import SaviourError
 from engine.files import write_atomically
 from engine.models.farm import FarmClassifier
 from engine.models.hunter import Hunter
+from engine.models.timm_models import LITE0, load_efficientnet_lite0, load_timm
+from engine.models.timm_models import PREFIX as TIMM_PREFIX
 from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.models.torchvision_models import load_torchvision
 
 ARCHITECTURES = {"hunter": Hunter, "farm": FarmClassifier}
+IMAGENET_MODELS = {LITE0: load_efficientnet_lite0}     # real-world models whose weights install with the project
+KNOWN_MODELS = (*ARCHITECTURES, *IMAGENET_MODELS, f"{TORCHVISION_PREFIX}NAME", f"{TIMM_PREFIX}NAME")
 ZIP_MAGIC, PICKLE_MAGIC = b"PK\x03\x04", b"\x80"   # how torch.save's archive and a legacy pickle begin
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -57,18 +61,22 @@ def save_checkpoint(model: nn.Module, arch: str, path: Path) -> str:
 
 
 def load_classifier(name_or_path: str | Path, device: str | torch.device = "auto", pretrained: bool = True) -> nn.Module:
-    """Load a classifier in eval mode: a shipped name ("hunter", "farm"), a checkpoint file, or a
-    torchvision model as "torchvision:NAME" (ImageNet weights, downloaded on first use; random weights
-    with `pretrained=False`).
+    """Load a classifier in eval mode: a shipped name ("hunter", "farm"), the installed ImageNet
+    model "efficientnet_lite0", a checkpoint file, or a torchvision or timm model as "torchvision:NAME"
+    or "timm:NAME" (ImageNet weights, downloaded on first use). `pretrained=False` gives the ImageNet
+    models random weights.
 
     The module carries `labels` (class names) and `input_size` (input side in pixels).
 
     Raises:
         SaviourError: the file is missing, corrupt, not a checkpoint, or of another architecture.
     """
-    if str(name_or_path).startswith(TORCHVISION_PREFIX):
-        name = str(name_or_path)[len(TORCHVISION_PREFIX):]
-        return load_torchvision(name, pretrained).to(resolve_device(device))
+    name = str(name_or_path)
+    if name in IMAGENET_MODELS:
+        return IMAGENET_MODELS[name](pretrained).to(resolve_device(device))
+    for prefix, load in ((TORCHVISION_PREFIX, load_torchvision), (TIMM_PREFIX, load_timm)):
+        if name.startswith(prefix):
+            return load(name[len(prefix):], pretrained).to(resolve_device(device))
     path = weights_file(name_or_path)
     checkpoint = _read(path)
     if str(name_or_path) in ARCHITECTURES:
@@ -103,7 +111,7 @@ def _mismatch(expected: dict, found: dict) -> str | None:
 
 def _read(path: Path) -> dict:
     if not path.is_file():
-        raise SaviourError(f"{path}: no such weights file")
+        raise SaviourError(f"{path}: no such weights file, nor a known model (known: {', '.join(KNOWN_MODELS)})")
     with open(path, "rb") as file:
         header = file.read(4)
     if not header.startswith((ZIP_MAGIC, PICKLE_MAGIC)):

@@ -13,31 +13,12 @@ import torch
 from torch import nn
 
 from engine.errors import SaviourError
+from engine.models.imagenet import ImageNetClassifier
 
 PREFIX = "torchvision:"   # how commands name one: --weights torchvision:resnet50
 
 
-class TorchvisionClassifier(nn.Module):
-    """A torchvision network that takes RGB in [0, 1], as our models do, and normalises it inside.
-
-    `neutral_input` is the dataset's mean colour, which normalises to zero: what RISE's masked-out
-    pixels and the other methods' baselines take, as in the RISE paper.
-    """
-
-    def __init__(self, net: nn.Module, labels, mean, std, input_size: int, resize_size: int):
-        super().__init__()
-        self.net = net
-        self.labels = tuple(labels)
-        self.input_size = input_size
-        self.resize_size = resize_size   # images are resized to this short side, then centre-cropped
-        self.register_buffer("neutral_input", torch.tensor(mean).view(-1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(-1, 1, 1), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.neutral_input) / self.std)
-
-
-def load_torchvision(name: str, pretrained: bool = True) -> TorchvisionClassifier:
+def load_torchvision(name: str, pretrained: bool = True) -> ImageNetClassifier:
     """A torchvision classification model by name (see `torchvision.models.list_models()`), in eval mode."""
     from torchvision import models   # imported here: only these models need it
 
@@ -52,8 +33,19 @@ def load_torchvision(name: str, pretrained: bool = True) -> TorchvisionClassifie
     if pretrained:
         net.load_state_dict(_downloaded_state(name, weights))
     preset = weights.transforms()
-    return TorchvisionClassifier(net, weights.meta["categories"], preset.mean, preset.std,
-                                 preset.crop_size[0], preset.resize_size[0]).eval()
+    features, head = _pooled_linear(net)
+    return ImageNetClassifier(net, weights.meta["categories"], preset.mean, preset.std, preset.crop_size[0],
+                              preset.resize_size[0], features, head).eval()
+
+
+def _pooled_linear(net: nn.Module) -> tuple[nn.Module | None, nn.Linear | None]:
+    """The layers before global average pooling and the linear head after it, for networks built as
+    ResNets are (`avgpool`, then `fc`); (None, None) for others."""
+    if isinstance(getattr(net, "fc", None), nn.Linear) and isinstance(getattr(net, "avgpool", None),
+                                                                      nn.AdaptiveAvgPool2d):
+        children = dict(net.named_children())
+        return nn.Sequential(*[m for n, m in children.items() if n not in ("avgpool", "fc")]), net.fc
+    return None, None
 
 
 def _builder_options(name: str, weights) -> dict:
