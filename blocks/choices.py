@@ -11,3 +11,11 @@ METHODS = ("sweep", "eot")
 # cannot both cover a whole chicken and, at half the size, outweigh the head and legs beside it
 LARGE_BLOCKS, SMALL_BLOCKS = (0.9, 1.3), (0.5, 0.9)
 SCENE_STEPS = 1000
+
+# real-world models: a universal adversarial patch (Brown et al. 2017) per ImageNet classifier
+HUNTER = "hunter"                  # the model blocks are made for unless a manifest entry names another
+PATCH = "patch"
+PATCH_TARGET = "toaster"           # the paper's target class
+PATCH_STEPS = 2000
+PATCH_AREAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25)   # shares of the image a patch's success is reported at
+PATCH_MAX_SIDE = 512

@@ -8,7 +8,7 @@ import torch
 
 from blocks.choices import LARGE_BLOCKS, METHODS, PURPOSES
 from blocks.eot import optimise_block
-from blocks.library import Block
+from blocks.library import Block, plain_params
 from blocks.scenes import Scenes, scene_success_rate
 from blocks.sweep import plot_sweep, sweep_block
 from blocks.transforms import Placement, success_rate
@@ -74,7 +74,7 @@ def generate_block(model, purpose: str, target: str, method: str, backgrounds: t
                                                measured_at(fractions)), 4)
     sizes = f"-{fractions[0]:g}-{fractions[1]:g}" if "scene_fractions" in params else ""
     name = f"{purpose}-{target}-{method}{sizes}"
-    return Block(f"{name}.png", purpose, target, method, _plain(params), hunter_sha256,
+    return Block(f"{name}.png", purpose, target, method, plain_params(params), hunter_sha256,
                  round(clean, 4), round(rate, 4), pixels, in_pipeline)
 
 
@@ -82,11 +82,3 @@ def measured_at(fractions: tuple[float, float]) -> float:
     """The block side a camouflage block's held-out success is measured at: the middle of its range."""
     return round((fractions[0] + fractions[1]) / 2, 6)
 
-
-def _plain(value):
-    """Tuples to lists, so the manifest stays plain YAML that safe_load reads back."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import yaml
 
-from blocks.choices import PURPOSES
+from blocks.choices import HUNTER, PATCH, PATCH_MAX_SIDE, PURPOSES
 from blocks.paste import block_bgr
 from engine.errors import SaviourError, warn
 from engine.files import read_yaml, write_atomically
@@ -48,6 +48,8 @@ class Block:
     pixels: torch.Tensor = field(repr=False)
     # camouflage: share of held-out chickens, covered as the pipeline covers them, no longer seen as chickens
     scene_success_rate: float | None = None
+    model: str = HUNTER                          # the classifier it was made for (patches: an ImageNet one)
+    success_by_area: dict | None = None          # patches: share of the image -> success on held-out images
 
     @property
     def fractions(self) -> tuple[float, float] | None:
@@ -64,9 +66,19 @@ class Block:
     def record(self) -> dict:
         entry = asdict(self)
         entry.pop("pixels")
-        if entry["scene_success_rate"] is None:
-            entry.pop("scene_success_rate")
+        for name, unset in (("scene_success_rate", None), ("model", HUNTER), ("success_by_area", None)):
+            if entry[name] == unset:
+                entry.pop(name)
         return entry
+
+
+def plain_params(value):
+    """Tuples to lists, so the manifest stays plain YAML that safe_load reads back."""
+    if isinstance(value, dict):
+        return {k: plain_params(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain_params(v) for v in value]
+    return value
 
 
 class BlockLibrary:
@@ -74,8 +86,9 @@ class BlockLibrary:
     the block files as loaded (None for a library made in memory): outputs record it to say which
     blocks made them."""
 
-    def __init__(self, blocks: list[Block], sha256: str | None = None):
+    def __init__(self, blocks: list[Block], sha256: str | None = None, others: list[dict] = ()):
         self.blocks, self.sha256 = list(blocks), sha256
+        self.others = list(others)    # the manifest's entries for other models, kept as read when saving
 
     def __len__(self) -> int:
         return len(self.blocks)
@@ -98,13 +111,17 @@ class BlockLibrary:
         folder.mkdir(parents=True, exist_ok=True)
         for block in self.blocks:
             write_atomically(folder / block.file, cv2.imencode(".png", block_bgr(block.pixels))[1].tobytes())
-        manifest = {"blocks": [b.record() for b in self.blocks]}
+        entries = [b.record() for b in self.blocks] + self.others
+        manifest = {"blocks": sorted(entries, key=lambda entry: entry.get("purpose") == PATCH)}   # the hunter's first
         write_atomically(folder / MANIFEST, yaml.safe_dump(manifest, sort_keys=False).encode())
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, labels, size: int, hunter_sha256: str | None = None) -> BlockLibrary:
-        """Read and check a library; raise SaviourError naming the file and field at fault."""
+    def load(cls, folder: str | Path, labels, size: int, hunter_sha256: str | None = None,
+             model: str = HUNTER) -> BlockLibrary:
+        """Read and check a library for `model`: the hunter's blocks (`size` pixels a side) for the
+        hunter, the patches for an ImageNet model (a patch made for another model loads with a
+        warning); raise SaviourError naming the file and field at fault."""
         folder = Path(folder)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
@@ -114,20 +131,28 @@ class BlockLibrary:
         if not isinstance(entries, list):
             raise SaviourError(f"{manifest_path}: expected a 'blocks' list")
         digest = hashlib.sha256(manifest_path.read_bytes())
-        blocks = []
+        blocks, others = [], []
         for i, entry in enumerate(entries):
             where = f"{manifest_path}: block {i + 1}"
+            if isinstance(entry, dict) and (entry.get("purpose") == PATCH) != (model != HUNTER):
+                others.append(entry)   # a patch, for the hunter, or a hunter's block, for an ImageNet model
+                continue
             _check_fields(where, entry, labels)
             png = _block_file(folder, entry["file"]).read_bytes()
             digest.update(png)
-            pixels = _pixels(folder / entry["file"], png, size)
+            pixels = _pixels(folder / entry["file"], png, None if entry["purpose"] == PATCH else size)
             blocks.append(Block(**{name: entry[name] for name in FIELDS}, pixels=pixels,
-                                scene_success_rate=entry.get("scene_success_rate")))
-        stale = sorted({b.hunter_sha256[:12] for b in blocks if hunter_sha256 and b.hunter_sha256 != hunter_sha256})
+                                scene_success_rate=entry.get("scene_success_rate"),
+                                model=entry.get("model", HUNTER), success_by_area=entry.get("success_by_area")))
+        foreign = sorted({b.model for b in blocks if b.model != model})
+        if foreign:
+            warn(f"{folder} holds patches made for {', '.join(foreign)}, not {model}; they may not fool it")
+        stale = sorted({b.hunter_sha256[:12] for b in blocks
+                        if hunter_sha256 and b.model == model and b.hunter_sha256 != hunter_sha256})
         if stale:
             warn(f"{folder} was made for other hunter weights (sha256 {', '.join(stale)}...); "
                  f"its blocks may not fool this hunter")
-        return cls(blocks, digest.hexdigest())
+        return cls(blocks, digest.hexdigest(), others)
 
 
 def _is_rate(value) -> bool:
@@ -137,7 +162,7 @@ def _is_rate(value) -> bool:
 # each field's check and what the message says was expected
 _EXPECTED = {
     "file": (lambda v: _plain_png_name(v), "a plain .png file name inside the library folder"),
-    "purpose": (lambda v: v in PURPOSES, f"one of {', '.join(PURPOSES)}"),
+    "purpose": (lambda v: v in PURPOSES or v == PATCH, f"one of {', '.join(PURPOSES)}, {PATCH}"),
     "method": (lambda v: isinstance(v, str) and v != "", "the method's name"),
     "params": (lambda v: isinstance(v, dict) and _fraction_range(v.get("scene_fractions", [0, 2]))
                and _pixels_count(v.get("border", 0)),
@@ -148,6 +173,10 @@ _EXPECTED = {
     "clean_probability": (_is_rate, "a probability in [0, 1]"),
     "success_rate": (_is_rate, "a rate in [0, 1]"),
     "scene_success_rate": (lambda v: v is None or _is_rate(v), "a rate in [0, 1], or no value"),
+    "model": (lambda v: v is None or (isinstance(v, str) and v != ""), "the name of the model it was made for"),
+    "success_by_area": (lambda v: v is None or (isinstance(v, dict) and all(
+        _is_number(k) and 0 < k < 1 and _is_rate(r) for k, r in v.items())),
+        "a mapping of image shares in (0, 1) to rates in [0, 1], or no value"),
 }
 
 
@@ -192,10 +221,14 @@ def _block_file(folder: Path, name: str) -> Path:
     return path
 
 
-def _pixels(path: Path, png: bytes, size: int) -> torch.Tensor:
+def _pixels(path: Path, png: bytes, size: int | None) -> torch.Tensor:
+    """A block's pixels, `size` a side (None: a patch, any square up to PATCH_MAX_SIDE)."""
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise SaviourError(f"{path}: not a readable PNG")
-    if image.shape[:2] != (size, size):
-        raise SaviourError(f"{path}: block is {image.shape[1]}x{image.shape[0]}, expected {size}x{size}")
+    height, width = image.shape[:2]
+    if size is None and (height != width or height > PATCH_MAX_SIDE):
+        raise SaviourError(f"{path}: patch is {width}x{height}, expected a square of at most {PATCH_MAX_SIDE} pixels")
+    if size is not None and (height, width) != (size, size):
+        raise SaviourError(f"{path}: block is {width}x{height}, expected {size}x{size}")
     return torch.from_numpy(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255

@@ -146,3 +146,13 @@ def _verify_shipped(path: Path) -> None:
     recorded = path.with_name(path.name + ".sha256").read_text().split()[0]
     if file_sha256(path) != recorded:
         raise SaviourError(f"{path}: SHA-256 does not match {path.name}.sha256; reinstall the package")
+
+
+def state_sha256(model: nn.Module) -> str:
+    """The SHA-256 of a model's weights (every tensor of its state dict, by name, in a fixed layout):
+    what a patch records of the model it was made for, whatever file the weights came from."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from blocks.choices import DEFAULT_LIBRARY, LARGE_BLOCKS, PURPOSES, SCENE_STEPS
+from blocks.choices import DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_STEPS, PATCH_TARGET, PURPOSES, SCENE_STEPS
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from realtime.cli.arguments import add_config, add_detector, add_device, add_images, add_weights, handler, subcommand
@@ -168,17 +168,28 @@ def add_blocks(sub) -> None:
     generate = subcommand(blocks_sub, "generate", "make a block and add it to a library folder", """
         saviour blocks generate --purpose camouflage --target terrain --method eot --out blocks_lib/
         saviour blocks generate --purpose panda-decoy --method sweep --eps=-64/255 --out blocks_lib/
+        saviour blocks generate --model efficientnet_lite0 --purpose patch --target toaster --images photos/ --out lib/
         """, handler("blocks", "blocks_generate"))
     generate.prog = "saviour blocks generate"
-    generate.add_argument("--purpose", default="camouflage", choices=sorted(PURPOSES),
-                          help="camouflage (on chickens), ghost-chicken or panda-decoy (on empty ground)")
+    generate.add_argument("--purpose", default="camouflage", choices=sorted(PURPOSES) + [PATCH],
+                          help="camouflage (on chickens), ghost-chicken or panda-decoy (on empty ground), for the "
+                               "hunter; patch: a universal adversarial patch for an ImageNet --model")
     generate.add_argument("--target", default=None,
-                          help="class the hunter should see (camouflage: terrain or pig; default per purpose)")
+                          help="class the model should see (camouflage: terrain or pig; patch: an ImageNet class, "
+                               f"default {PATCH_TARGET}; default per purpose)")
+    generate.add_argument("--untargeted", action="store_true",
+                          help="patch: push the protected classes (hen, cock, ...) away instead of toward --target")
+    generate.add_argument("--model", default=HUNTER,
+                          help="patch: the ImageNet classifier, efficientnet_lite0 (installed), timm:NAME or "
+                               "torchvision:NAME (default: hunter, for the other purposes)")
+    generate.add_argument("--images", default=None,
+                          help="patch: a folder of photos; every 5th by name is held out to measure the patch")
     generate.add_argument("--method", default="eot", choices=BLOCK_METHODS,
                           help="sweep: the notebook's one FGSM step; eot: optimised over random placements")
     generate.add_argument("--eps", type=eps_fraction, default=-0.25,
                           help="sweep: most negative eps in [-1, 0), e.g. -0.25 or -64/255 (default: -0.25)")
-    generate.add_argument("--steps", type=int, default=300, help="eps values (sweep) or Adam steps (eot)")
+    generate.add_argument("--steps", type=at_least(1), default=None,
+                          help=f"eps values (sweep) or Adam steps (eot) (default: 300; patch: {PATCH_STEPS})")
     generate.add_argument("--scene-steps", type=at_least(0), default=SCENE_STEPS,
                           help="camouflage, eot: further Adam steps on chickens covered as the pipeline covers them, "
                                "seen by every pyramid level; 0 skips (default: %(default)s)")

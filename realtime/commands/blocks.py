@@ -6,7 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
-from blocks.choices import PURPOSES
+from blocks.choices import HUNTER, PATCH, PURPOSES
 from blocks.generate import DEFAULT_TARGET, check_target, generate_block, measured_at
 from blocks.library import BlockLibrary
 from engine.detection.hunter import HunterDetector, bgr_to_tensor
@@ -14,11 +14,13 @@ from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS
 from farm.patches import world_patches, world_scenes
+from realtime.commands.patch import generate_patch
 from realtime.commands.setup import load_hunter, load_library
 from realtime.io.video import prepare_folder
 
 BLOCK_SEEDS = range(100, 130)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
 BLOCK_TEST_SEEDS = range(3000, 3005)  # worlds a block's success rate is measured on
+BLOCK_STEPS = 300                     # eps values (sweep) or Adam steps (eot)
 
 
 def _camouflage_scenes(model, args: argparse.Namespace):
@@ -30,6 +32,8 @@ def _camouflage_scenes(model, args: argparse.Namespace):
 
 
 def blocks_generate(args: argparse.Namespace) -> None:
+    if args.purpose == PATCH or args.model != HUNTER:
+        return generate_patch(args)
     model, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     for p in model.parameters():
         p.requires_grad_(False)
@@ -48,10 +52,11 @@ def blocks_generate(args: argparse.Namespace) -> None:
     held_out = bgr_to_tensor(test_x[test_y == background], device)
     scenes = _camouflage_scenes(model, args) if args.purpose == "camouflage" and args.method == "eot" else None
     plot = out / f"sweep-{args.purpose}-{target}.png" if args.method == "sweep" else None
-    total = args.steps + (args.scene_steps if scenes else 0) if args.method == "eot" else 0
+    steps = args.steps or BLOCK_STEPS
+    total = steps + (args.scene_steps if scenes else 0) if args.method == "eot" else 0
     with tqdm(total=total, desc="optimise", unit="step") as bar:
         block = generate_block(model, args.purpose, target, args.method, backgrounds, held_out,
-                               hunter_sha256, eps=args.eps, steps=args.steps, seed=args.seed, plot_path=plot,
+                               hunter_sha256, eps=args.eps, steps=steps, seed=args.seed, plot_path=plot,
                                progress=bar, scenes=scenes, scene_steps=args.scene_steps, fractions=args.fractions,
                                border=args.border)
     library.put(block)

@@ -20,6 +20,7 @@ from engine.models import FARM_LABELS, FarmClassifier, load_classifier, save_che
 from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from farm.crops import world_crops
+from realtime.commands.setup import class_index, listed_classes
 from realtime.io.video import prepare_folder, prepare_output
 from realtime.reports.attack import (
     attack_samples,
@@ -102,24 +103,6 @@ def _methods(text: str) -> list[str]:
     return methods
 
 
-def class_index(model, text: str | None) -> int | None:
-    """A class given by name or index, checked against the model's labels."""
-    if text is None:
-        return None
-    if text in model.labels:
-        return model.labels.index(text)
-    if text.isdigit() and int(text) < len(model.labels):
-        return int(text)
-    raise SaviourError(f"--target {text}: not a class of this model ({_listed(model.labels)})")
-
-
-def _listed(labels) -> str:
-    """Class names for a message; ImageNet's thousand are shortened."""
-    if len(labels) <= 12:
-        return ", ".join(labels)
-    return f"{', '.join(labels[:6])}, ... {len(labels)} classes; an index 0-{len(labels) - 1} works too"
-
-
 def _crop_samples(args, model, target: int | None) -> list[Sample]:
     """World crops at the model's input size, each explained for its true class unless `target` is given."""
     # a frame gives about two eligible animals, so this many frames is plenty
@@ -134,7 +117,7 @@ def _true_class(model, crop_label: int) -> int:
     name = FARM_LABELS[crop_label]
     if name not in model.labels:
         raise SaviourError(f"the crops show a {name}, which is not a class of this model "
-                           f"({_listed(model.labels)}); give --target or --image files")
+                           f"({listed_classes(model.labels)}); give --target or --image files")
     return model.labels.index(name)
 
 

@@ -40,3 +40,19 @@ def make_detector(args: argparse.Namespace) -> HunterDetector:
                           min_size=args.min_size)
 
 
+def class_index(model, text: str | None) -> int | None:
+    """A class given by name or index, checked against the model's labels."""
+    if text is None:
+        return None
+    if text in model.labels:
+        return model.labels.index(text)
+    if text.isdigit() and int(text) < len(model.labels):
+        return int(text)
+    raise SaviourError(f"--target {text}: not a class of this model ({listed_classes(model.labels)})")
+
+
+def listed_classes(labels) -> str:
+    """Class names for a message; ImageNet's thousand are shortened."""
+    if len(labels) <= 12:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:6])}, ... {len(labels)} classes; an index 0-{len(labels) - 1} works too"

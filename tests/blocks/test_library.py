@@ -103,7 +103,7 @@ def broken_copy(tmp_path, change):
     (lambda folder, entry: entry.update(target="cow"), "block 1: target: expected one of chicken, pig, panda, "
                                                        "terrain, got 'cow'"),
     (lambda folder, entry: entry.update(purpose="party"), "block 1: purpose: expected one of camouflage, "
-                                                          "ghost-chicken, panda-decoy, got 'party'"),
+                                                          "ghost-chicken, panda-decoy, patch, got 'party'"),
     (lambda folder, entry: entry.update(hunter_sha256=12345), "block 1: hunter_sha256: expected the 64 hex digits "
                                                               "of a SHA-256, got 12345"),
     (lambda folder, entry: entry.update(success_rate="high"), "block 1: success_rate: expected a rate in [0, 1], "
