@@ -109,5 +109,6 @@ def patch_success(model, images: torch.Tensor, labels: torch.Tensor, patch: torc
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size]
             top = model(paste_patch(batch, patch, *random_placements(len(batch), placement, generator, area))).argmax(1)
-            hits += int((top == target).sum()) if target is not None else int((~torch.isin(top, torch.tensor(protected))).sum())
+            hit = top == target if target is not None else ~torch.isin(top, torch.tensor(protected))
+            hits += int(hit.sum())
     return hits / (repeats * len(images))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from blocks.choices import DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_STEPS, PATCH_TARGET, PURPOSES, SCENE_STEPS
+from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_STEPS, PATCH_TARGET, PURPOSES,
+                            SCENE_STEPS)
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from realtime.cli.arguments import add_config, add_detector, add_device, add_images, add_weights, handler, subcommand
