@@ -70,7 +70,7 @@ def patch_loss(logits: torch.Tensor, target: int | None, protected: list[int]) -
 
 
 def optimise_patch(model, images: torch.Tensor, target: int | None, protected: list[int], side: int = 112,
-                   steps: int = 2000, batch_size: int = 16, lr: float = 0.05, seed: int = 0,
+                   steps: int = 3000, batch_size: int = 16, lr: float = 0.2, seed: int = 0,
                    placement: PatchPlacement = PatchPlacement(), progress=None) -> torch.Tensor:
     """A `side` x `side` patch (3 x side x side in [0, 1]) trained by Adam on its logits (learning rate
     `lr`, cosine-annealed) for `steps` steps of `batch_size` random placements on `images` (N x 3 x S x S
@@ -99,16 +99,19 @@ def optimise_patch(model, images: torch.Tensor, target: int | None, protected: l
 def patch_success(model, images: torch.Tensor, labels: torch.Tensor, patch: torch.Tensor, area: float,
                   target: int | None, protected: list[int], placement: PatchPlacement = PatchPlacement(),
                   repeats: int = 2, seed: int = 0, batch_size: int = 50) -> float:
-    """Share of `repeats` random placements per image at `area` whose top-1 is `target` (untargeted:
-    not a protected class), over the images whose own class (`labels`) is not the target."""
-    keep = labels != target if target is not None else torch.ones(len(labels), dtype=torch.bool)
-    images = images[keep]
+    """Share of `repeats` random placements per image at `area` whose top-1 is `target`, over the
+    images whose own class (`labels`) is not the target; untargeted, whose top-1 is no longer a
+    protected class, over the images of a protected class (NaN when there are none)."""
+    protected_t = torch.tensor(protected)
+    images = images[labels != target if target is not None else torch.isin(labels, protected_t)]
+    if not len(images):
+        return float("nan")
     generator = torch.Generator().manual_seed(seed)
     hits = 0
     for _ in range(repeats):
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size]
             top = model(paste_patch(batch, patch, *random_placements(len(batch), placement, generator, area))).argmax(1)
-            hit = top == target if target is not None else ~torch.isin(top, torch.tensor(protected))
+            hit = top == target if target is not None else ~torch.isin(top, protected_t)
             hits += int(hit.sum())
     return hits / (repeats * len(images))

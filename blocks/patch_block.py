@@ -20,6 +20,7 @@ from engine.files import atomic_path
 HELD_OUT = 5                   # every 5th photo by name is held out
 GREY = 0.5
 REPORTED_AREA = 0.1            # the block's success_rate: at a tenth of the image
+PATCH_BATCH, PATCH_LR = 16, 0.2   # lr 0.2 on the patch's logits beat 0.05 and 0.5 (300 steps: 53% at 10%, 30%, 30%)
 
 
 @dataclass
@@ -61,13 +62,14 @@ def make_patch(model, model_name: str, weights_sha256: str, images: torch.Tensor
                placement: PatchPlacement = PatchPlacement()) -> tuple[Block, PatchReport]:
     """Train a patch on the photos not held out and measure it on those held out."""
     held = held_out_mask(len(images))
-    patch = optimise_patch(model, images[~held], target, protected, steps=steps, seed=seed, progress=progress,
-                           placement=placement)
+    patch = optimise_patch(model, images[~held], target, protected, steps=steps, batch_size=PATCH_BATCH, lr=PATCH_LR,
+                           seed=seed, progress=progress, placement=placement)
     report = measure_patch(model, images[held], patch, target, protected)
     with torch.no_grad():
         clean = torch.cat([model(images[held][i:i + 50]).softmax(1) for i in range(0, int(held.sum()), 50)])
     target_name = model.labels[target] if target is not None else "untargeted"
-    params = {"steps": steps, "seed": seed, "side": patch.shape[-1], "placement": asdict(placement),
+    params = {"steps": steps, "batch_size": PATCH_BATCH, "lr": PATCH_LR, "seed": seed, "side": patch.shape[-1],
+              "placement": asdict(placement),
               "train_images": int((~held).sum()), "held_out_images": int(held.sum()),
               "held_out": f"every {HELD_OUT}th image by name, from the first"}
     clean_p = float(clean[:, target].mean()) if target is not None else float(clean[:, protected].sum(1).mean())
