@@ -33,9 +33,10 @@ CUBE_SHADES = (1.25, 0.7)       # brightness of the top and the right face (the 
 
 
 def paste_at(frame: np.ndarray, block: np.ndarray, centres: np.ndarray, sides: np.ndarray,
-             cube: bool = False) -> None:
-    """Paste `block` (S x S x 3 BGR) in place, centred at each (x, y) with the given side in pixels;
-    with `cube`, drawn as a small Minecraft-style cube (front, lit top, shaded side) in that square."""
+             cube: bool = False, interpolation: int = cv2.INTER_NEAREST) -> None:
+    """Paste `block` (S x S x 3 BGR) in place, centred at each (x, y) with the given side in pixels,
+    resized with `interpolation` (nearest: the blocky look); with `cube`, drawn as a small
+    Minecraft-style cube (front, lit top, shaded side) in that square."""
     height, width = frame.shape[:2]
     for (x, y), side in zip(np.round(centres).astype(int), np.maximum(np.round(sides).astype(int), 1)):
         x0, y0 = x - side // 2, y - side // 2
@@ -48,7 +49,7 @@ def paste_at(frame: np.ndarray, block: np.ndarray, centres: np.ndarray, sides: n
             target = frame[fy0:fy1, fx0:fx1]
             target[solid[visible]] = image[visible][solid[visible]]
         else:
-            frame[fy0:fy1, fx0:fx1] = cv2.resize(block, (side, side), interpolation=cv2.INTER_NEAREST)[visible]
+            frame[fy0:fy1, fx0:fx1] = cv2.resize(block, (side, side), interpolation=interpolation)[visible]
 
 
 def cube_image(block: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +74,9 @@ def cube_image(block: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     return image, solid
 
 
-def cover_boxes(frame: np.ndarray, block: np.ndarray, xyxy: np.ndarray, fraction: float, cube: bool = False) -> None:
+def cover_boxes(frame: np.ndarray, block: np.ndarray, xyxy: np.ndarray, fraction: float, cube: bool = False,
+                interpolation: int = cv2.INTER_NEAREST) -> None:
     """Paste a square block (or cube) on each box, centred, its side `fraction` of the box's larger side."""
     if len(xyxy):
         centres = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-        paste_at(frame, block, centres, fraction * np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1), cube)
+        paste_at(frame, block, centres, fraction * np.max(xyxy[:, 2:] - xyxy[:, :2], axis=1), cube, interpolation)

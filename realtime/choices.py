@@ -1,6 +1,10 @@
 """The application's defences, views, heatmaps and defaults, kept free of heavy imports (see engine.choices)."""
 
-MODES = ("none", "camouflage", "control", "occlusion", "decoys", "camouflage+decoys", "fgsm", "pgd", "noise")
+HUNTER_MODES = ("none", "camouflage", "control", "occlusion", "decoys", "camouflage+decoys", "fgsm", "pgd", "noise")
+# with an ImageNet model (real-world mode): its adversarial patch, the patch's control (random pixels of the
+# same size) and a grey square; the other modes need the hunter
+PATCH_MODES = ("none", "patch", "random-patch", "occlusion")
+MODES = HUNTER_MODES + ("patch", "random-patch")
 # on-the-fly modes: pixel budget (L-infinity, [0, 1] scale) and gradient steps per frame. FGSM is the
 # notebook's single step; PGD takes a few smaller ones, carried from frame to frame; noise is PGD's
 # control: random signs of the same budget.

@@ -16,12 +16,17 @@ class Detections:
         class_id: N class indices into `labels`.
         score: N probabilities of the detected class.
         labels: the class names of the classifier that produced them.
+        top_classes: a whole-frame classifier's most likely classes, (name, probability) pairs, or ().
+        evidence: per label, the detector's evidence for it over the frame (labels x h x w, [0, 1], at
+            the detector's own resolution), or None.
     """
 
     xyxy: np.ndarray
     class_id: np.ndarray
     score: np.ndarray
     labels: tuple[str, ...]
+    top_classes: tuple = ()
+    evidence: np.ndarray | None = None
 
     @classmethod
     def empty(cls, labels) -> "Detections":
@@ -32,7 +37,8 @@ class Detections:
 
     def __getitem__(self, keep) -> "Detections":
         """Select detections by boolean mask or indices."""
-        return Detections(self.xyxy[keep], self.class_id[keep], self.score[keep], self.labels)
+        return Detections(self.xyxy[keep], self.class_id[keep], self.score[keep], self.labels, self.top_classes,
+                          self.evidence)
 
     @property
     def names(self) -> list[str]:

@@ -23,6 +23,7 @@ from engine.errors import SaviourError
 # 388 giant panda): a wild boar or a warthog is as much the hunter's pig as a farm hog.
 CLASS_MAP = {"chicken": ("hen", "cock"), "pig": ("hog", "wild boar", "warthog"), "panda": ("giant panda",)}
 SHORT_SIDE = 224     # the frame's short side as the network sees it: ImageNet's object scale for a full frame
+TOP_CLASSES = 3      # the whole frame's most likely classes the detections carry (the HUD shows them)
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,13 @@ class EvidenceDetector:
         maps = torch.stack([log_p[:, members].logsumexp(1) for members in self.members], 1).exp().cpu().numpy()
         whole = logits.mean((2, 3)).softmax(1).cpu().numpy()
         cell = np.array([width / maps.shape[3], height / maps.shape[2]])   # frame pixels per map position
-        return [EvidenceScan(m, p, self._detections(m, cell)) for m, p in zip(maps, whole)]
+        return [EvidenceScan(m, p, self._detections(m, cell, self._top(p))) for m, p in zip(maps, whole)]
 
-    def _detections(self, maps: np.ndarray, cell: np.ndarray) -> Detections:
+    def _top(self, probabilities: np.ndarray) -> tuple:
+        best = np.argsort(probabilities)[::-1][:TOP_CLASSES]
+        return tuple((self.classifier.labels[i], float(probabilities[i])) for i in best)
+
+    def _detections(self, maps: np.ndarray, cell: np.ndarray, top: tuple) -> Detections:
         """Each class's 8-connected regions of positions above threshold, where it is the likeliest
         class, as boxes of their cells; score: the region's highest probability."""
         boxes, classes, scores = [], [], []
@@ -96,7 +101,5 @@ class EvidenceDetector:
                 boxes.append(np.array([x - 0.5, y - 0.5, x + w - 0.5, y + h - 0.5]) * np.tile(cell, 2))
                 classes.append(k)
                 scores.append(probability[regions == region].max())
-        if not boxes:
-            return Detections.empty(self.labels)
-        return Detections(np.array(boxes, np.float32), np.array(classes, np.int64), np.array(scores, np.float32),
-                          self.labels)
+        boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        return Detections(boxes, np.array(classes, np.int64), np.array(scores, np.float32), self.labels, top, maps)

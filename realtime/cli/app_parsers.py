@@ -10,6 +10,7 @@ from realtime.cli.arguments import (
     add_device,
     add_fraction,
     add_min_size,
+    add_model,
     add_weights,
     handler,
     subcommand,
@@ -33,6 +34,7 @@ def add_demo(sub) -> None:
     demo = subcommand(sub, "demo", "the before/after chicken demo on the farm world: MP4, GIF and summary", """
         saviour demo
         saviour demo --frames 150 --fraction 0.6 --out out/
+        saviour demo --model efficientnet_lite0 --images photos/ --out out/real   # still photos, a real model
         """, handler("demo", "demo"))
     demo.add_argument("--out", default="out", help="output folder for demo.mp4, demo.gif, demo_summary.json")
     demo.add_argument("--frames", type=at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
@@ -42,6 +44,14 @@ def add_demo(sub) -> None:
                       help="camouflage block side as a fraction of the chicken's box (default: %(default)s)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     add_weights(demo)
+    add_model(demo)
+    demo.add_argument("--images", default=None,
+                      help="with an ImageNet --model: a folder of photos, each with a chicken filmed by a slow pan "
+                           "and zoom")
+    demo.add_argument("--photos", type=at_least(1), default=6,
+                      help="with --images: the first photos in which the model finds a chicken (default: 6)")
+    demo.add_argument("--frames-per-photo", type=at_least(1), default=90,
+                      help="with --images: frames of each photo's pan and zoom (default: 90, 3 s)")
     add_config(demo, "configs/demo.yaml")
     demo.add_argument("--cube", action="store_true", help="draw blocks as small 3D cubes instead of flat squares")
     add_attack_eps(demo, "the demo's PGD and noise columns (its FGSM column is the notebook's one step of 32/255)",
@@ -75,6 +85,7 @@ def add_batch(sub) -> None:
     batch.add_argument("--heatmap", default="none", choices=HEATMAPS, help="rise: add the live heatmap (default: none)")
     batch.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     add_weights(batch)
+    add_model(batch)
     add_min_size(batch)
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
     add_config(batch, "configs/batch.yaml")
@@ -99,6 +110,7 @@ def add_gif(sub) -> None:
     gif.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     gif.add_argument("--seed", type=int, default=0, help="farm world seed (default: 0)")
     add_weights(gif)
+    add_model(gif)
     add_min_size(gif)
     add_device(gif)
 
@@ -135,6 +147,7 @@ def add_live(sub) -> None:
     live.add_argument("--workers", type=at_least(1), default=2,
                       help="frames detected and defended at once, on threads (default: 2; 1 = lowest latency)")
     add_weights(live)
+    add_model(live)
     add_min_size(live)
     add_config(live, "configs/webcam.yaml")
     add_device(live)

@@ -21,6 +21,13 @@ def add_weights(parser: argparse.ArgumentParser) -> None:
                         help="'hunter' (shipped) or a checkpoint from `saviour train-hunter` (default: hunter)")
 
 
+def add_model(parser: argparse.ArgumentParser) -> None:
+    """The hunter (its weights from --weights) or a real-world ImageNet classifier."""
+    parser.add_argument("--model", default="hunter",
+                        help="hunter (the farm world's; --weights), or a real-world ImageNet classifier: "
+                             "efficientnet_lite0 (installed), timm:NAME, torchvision:NAME (default: hunter)")
+
+
 MIN_SIZE_HELP = ("smallest animal to find, in frame pixels, or auto: 20 up to 360p, then in proportion to the "
                  "frame height (40 at 720p, 60 at 1080p), which scans any frame as its 360p version "
                  "(default: auto); 20 on a 1080p frame scans nine times the pixels")
@@ -32,11 +39,13 @@ def add_min_size(parser: argparse.ArgumentParser) -> None:
 
 def add_detector(parser: argparse.ArgumentParser) -> None:
     add_weights(parser)
+    add_model(parser)
     add_min_size(parser)
     parser.add_argument("--scales", type=scale_list, default=None,
                         help="pyramid scales, e.g. 0.7,0.35,0.175 (default: chosen from the frame height)")
     parser.add_argument("--stride", type=int, default=9, help="window stride in pyramid pixels: 9, 3 or 1")
-    parser.add_argument("--threshold", type=float, default=0.99, help="class probability to keep a window, in (0, 1)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="class probability to keep a window, in (0, 1) (default: 0.99; ImageNet models 0.5)")
     add_device(parser)
 
 

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from engine.detection.detections import Detections, target_point
-from engine.detection.hunter import HunterDetector
 from engine.files import write_atomically
 from realtime.io.sinks import JsonlSink, VideoSink
 from realtime.io.sources import Source
@@ -24,16 +23,18 @@ def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
     everything that changes what is written (not how fast)."""
     from engine.device import resolve_device
     from realtime.choices import ATTACK_EPS
-    from realtime.commands.setup import load_hunter, load_library
-    from realtime.pipeline.heatmap import LiveHeatmap
+    from engine.models import file_sha256, weights_file
+    from engine.models.checkpoint import state_sha256
+    from realtime.commands.setup import detector_and_library, live_heatmap
 
-    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
-    library = load_library(args.library, hunter, hunter_sha256)
-    heatmap = LiveHeatmap(hunter) if args.heatmap == "rise" else None
-    detector = HunterDetector(hunter, min_size=args.min_size)
+    detector, library = detector_and_library(args, resolve_device(args.device), args.mode)
+    heatmap = live_heatmap(detector) if args.heatmap == "rise" else None
     pipeline = pipeline_for(detector, library, args.mode, args.fraction, heatmap=heatmap, attack_eps=args.attack_eps)
+    weights = file_sha256(weights_file(args.weights)) if args.model == "hunter" else state_sha256(detector.classifier)
     settings = {"mode": args.mode, "view": args.view, "fraction": args.fraction, "heatmap": args.heatmap,
-                "min_size": args.min_size, "weights_sha256": hunter_sha256, "library_sha256": library.sha256}
+                "min_size": args.min_size, "weights_sha256": weights, "library_sha256": library.sha256}
+    if args.model != "hunter":
+        settings["model"] = args.model
     if args.mode in ATTACK_EPS:   # only the on-the-fly modes have a budget
         settings["attack_eps"] = args.attack_eps or ATTACK_EPS[args.mode]
     return pipeline, settings

@@ -204,6 +204,10 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
 
 
 def demo(args: argparse.Namespace) -> None:
+    if args.model != "hunter":
+        from realtime.commands.photo_demo import photo_demo
+
+        return photo_demo(args)
     hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
     library = load_library(args.library, hunter, hunter_sha256)
     summary = run_demo(HunterDetector(hunter), library, args.out, frames=args.frames, fraction=args.fraction,

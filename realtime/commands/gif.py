@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from engine.detection.detections import target_point
-from engine.detection.hunter import HunterDetector
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.files import partial_name
-from realtime.commands.setup import load_hunter, load_library
+from realtime.commands.setup import detector_and_library
 from realtime.io.gif import write_gif
 from realtime.io.sources import open_source
 from realtime.io.video import prepare_output
@@ -86,10 +85,8 @@ def gif(args: argparse.Namespace) -> None:
         if not ok:
             raise SaviourError(message)
     out = prepare_output(args.out, ".gif")
-    hunter, hunter_sha256 = load_hunter(args.weights, resolve_device(args.device))
-    library = load_library(args.library, hunter, hunter_sha256)
-    pipeline = pipeline_for(HunterDetector(hunter, min_size=args.min_size), library, args.mode, args.fraction,
-                            attack_eps=args.attack_eps)
+    detector, library = detector_and_library(args, resolve_device(args.device), args.mode)
+    pipeline = pipeline_for(detector, library, args.mode, args.fraction, attack_eps=args.attack_eps)
     frames, fps = defended_frames(pipeline, args.input, args.start, args.duration, args.fps, seed=args.seed)
     path, fps, width = write_sized_gif(frames, out, fps, args.width, args.max_size)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {fps:.1f} fps, {width} px wide)")

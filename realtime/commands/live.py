@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.detection.hunter import HunterDetector
 from engine.device import resolve_device
 from engine.errors import SaviourError
-from realtime.commands.setup import load_hunter, load_library
+from realtime.commands.setup import detector_and_library
 from realtime.io.sources import open_source
 from realtime.io.video import prepare_output
 
@@ -27,14 +26,16 @@ def live(args: argparse.Namespace) -> int:
     if args.record:
         prepare_output(args.record, ".mp4")
     device = resolve_device(args.device)
-    hunter, hunter_sha256 = load_hunter(args.weights, device)
-    library = load_library(args.library, hunter, hunter_sha256)
+    detector, library = detector_and_library(args, device)
     frames = args.max_frames if args.source != "world" else (args.max_frames or 10 ** 9)
     source = open_source(args.source, frames=frames, seed=args.seed, retries=args.retries)
     if camera is not None:
         camera.fps = source.fps
-    state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise")
-    detector = HunterDetector(hunter, min_size=args.min_size)
+    if args.decoys and args.model != "hunter":
+        source.close()
+        raise SaviourError(f"--decoys are the hunter's ghost chickens; --model {args.model} has its patch alone")
+    state = LiveState(blocks=not args.no_blocks, decoys=args.decoys, heatmap=args.heatmap == "rise",
+                      cover="camouflage" if args.model == "hunter" else "patch")
     try:
         app = LiveApp(detector, library, source, str(device), args.fraction, window=not args.no_window,
                       out_dir=args.out_dir, state=state, workers=args.workers,

@@ -21,7 +21,7 @@ from realtime.live.keys import VIEWS, LiveState, draw_help, handle_key
 from realtime.live.recorder import Recorder
 from realtime.live.window import Window, enlarged, window_closed
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
-from realtime.pipeline.heatmap import LiveHeatmap
+from realtime.commands.setup import live_heatmap
 from realtime.pipeline.memory import HeapTrimmer
 from realtime.pipeline.overlay import after_panel, before_panel, defended_frame, put_label
 from realtime.pipeline.runner import run
@@ -46,9 +46,9 @@ class LiveApp:
         self.device_name, self.window = device_name, window
         self.screen: Window | None = None
         self.out_dir, self.state = Path(out_dir), state or LiveState()
-        self.heat = LiveHeatmap(detector.classifier)
+        self.heat = live_heatmap(detector)
         # every mode the keys reach, made now: a library without their blocks fails before any frame
-        self.pipelines = {mode: pipeline_for(detector, library, mode, fraction) for mode in LiveState.modes()}
+        self.pipelines = {mode: pipeline_for(detector, library, mode, fraction) for mode in self.state.modes()}
         self.recorder: Recorder | None = None
         self.fps, self.latency_ms, self.frames, self.snapshots = 0.0, 0.0, 0, 0
         self.last_shown: float | None = None
@@ -102,7 +102,7 @@ class LiveApp:
         """Add the heatmap, draw, show and record one processed frame; `submitted` is when it entered."""
         if self.state.heatmap:
             start = time.perf_counter()
-            result.heatmap = self.heat(result.defended)
+            result.heatmap = self.heat(result.defended, result.after)
             result.timings["heatmap"] = (time.perf_counter() - start) * 1000
         shown = enlarged(self.compose(result))
         self.latency_ms = (time.perf_counter() - submitted) * 1000

@@ -26,14 +26,18 @@ class LiveState:
     paused: bool = False
     help: bool = False
     quit: bool = False
+    cover: str = "camouflage"     # what b switches on: the hunter's camouflage, or an ImageNet model's patch
 
-    @staticmethod
-    def modes() -> tuple[str, ...]:
-        """Every mode the keys b and d reach."""
+    def modes(self) -> tuple[str, ...]:
+        """Every mode the keys b and d reach (a patch has no decoys)."""
+        if self.cover == "patch":
+            return ("patch", "none")
         return ("camouflage+decoys", "camouflage", "decoys", "none")
 
     @property
     def mode(self) -> str:
+        if self.cover == "patch":
+            return "patch" if self.blocks else "none"
         return {(True, True): "camouflage+decoys", (True, False): "camouflage",
                 (False, True): "decoys", (False, False): "none"}[(self.blocks, self.decoys)]
 

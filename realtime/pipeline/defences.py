@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import threading
 
+import cv2
 import numpy as np
 
+from blocks.choices import PATCH
 from blocks.library import Block, BlockLibrary
 from blocks.onthefly import attack_chickens, clipped_regions, perturbed_regions
 from blocks.paste import block_bgr, cover_boxes, paste_at, shuffled
 from blocks.sweep import GREY
 from engine.errors import SaviourError
-from realtime.choices import ATTACK_EPS, ATTACK_STEPS, DEFAULT_FRACTION, MODES
+from realtime.choices import ATTACK_EPS, ATTACK_STEPS, DEFAULT_FRACTION, MODES, PATCH_MODES
 
 DECOY_MIN_SIDE, DECOY_MAX_SIDE = 0.12, 0.45   # automatic decoy side, as fractions of the frame height
 DECOY_GROWTH = 1.6                              # automatic decoy side over the largest chicken's
@@ -23,15 +25,18 @@ NO_BOXES = np.zeros((0, 4))
 
 class Cover:
     """A square block (or cube) centred on each protected box, its side `fraction` of the box's larger
-    side: the camouflage block, its shuffled control, or a plain grey square (occlusion alone)."""
+    side: the camouflage block, its shuffled control, a plain grey square (occlusion alone), or an
+    ImageNet model's adversarial patch (`smooth`: resized by area, as it was trained, not blocky)."""
 
-    def __init__(self, block: np.ndarray, fraction: float = DEFAULT_FRACTION, cube: bool = False):
+    def __init__(self, block: np.ndarray, fraction: float = DEFAULT_FRACTION, cube: bool = False,
+                 smooth: bool = False):
         if not 0 < fraction <= 2:
             raise SaviourError(f"block fraction must be in (0, 2], got {fraction}")
         self.block, self.fraction, self.cube = block, fraction, cube
+        self.interpolation = cv2.INTER_AREA if smooth else cv2.INTER_NEAREST
 
     def apply(self, frame: np.ndarray, protected: np.ndarray) -> np.ndarray:
-        cover_boxes(frame, self.block, protected, self.fraction, self.cube)
+        cover_boxes(frame, self.block, protected, self.fraction, self.cube, self.interpolation)
         return NO_BOXES
 
     def footprints(self, protected: np.ndarray) -> np.ndarray:
@@ -148,10 +153,15 @@ def defences_for(mode: str, library: BlockLibrary, detector=None, fraction: floa
         return [OnTheFlyAttack(detector, eps, ATTACK_STEPS[mode], warm_start=mode == "pgd")]
     if mode == "noise":
         return [SignNoise(eps)]
+    if mode == "none":
+        return []
+    if mode == "occlusion":
+        return [Cover(np.full((8, 8, 3), round(GREY * 255), np.uint8), fraction, cube)]
+    if mode in PATCH_MODES:
+        return [Cover(_patch(library, mode), fraction, cube, smooth=True)]
     block, ghost = _blocks(library, camouflage_target, fraction)
     camouflage = block_bgr(block.pixels)
-    covers = {"camouflage": camouflage, "control": shuffled(camouflage, border=block.border),
-              "occlusion": np.full_like(camouflage, round(GREY * 255))}
+    covers = {"camouflage": camouflage, "control": shuffled(camouflage, border=block.border)}
     chosen = []
     cover = mode.split("+")[0]
     if cover in covers:
@@ -159,6 +169,18 @@ def defences_for(mode: str, library: BlockLibrary, detector=None, fraction: floa
     if "decoys" in mode.split("+"):
         chosen.append(Decoys(ghost, decoys, cube))
     return chosen
+
+
+def _patch(library: BlockLibrary, mode: str) -> np.ndarray:
+    """The library's adversarial patch (BGR), or for `random-patch` random pixels of its size."""
+    patches = library.of_purpose(PATCH)
+    if not patches:
+        raise SaviourError("the block library has no patch for this model; make one with `saviour blocks generate "
+                           "--model MODEL --purpose patch --images DIR --out LIBRARY`")
+    patch = block_bgr(patches[0].pixels)
+    if mode == "random-patch":
+        return np.random.default_rng(0).integers(0, 256, patch.shape, dtype=np.uint8)
+    return patch
 
 
 def _blocks(library: BlockLibrary, camouflage_target: str, fraction: float) -> tuple[Block, np.ndarray]:

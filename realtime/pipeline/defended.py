@@ -94,7 +94,7 @@ class DefendedPipeline:
         heatmap, when this pipeline has one."""
         if self.heatmap is not None:
             start = time.perf_counter()
-            result.heatmap = self.heatmap(result.defended)
+            result.heatmap = self.heatmap(result.defended, result.after)
             result.timings["heatmap"] = (time.perf_counter() - start) * 1000
         return result
 

@@ -39,8 +39,9 @@ class LiveHeatmap:
         self.seed, self.stream, self.size = seed, None, None
         self.device = next(classifier.parameters()).device
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """Update with one BGR frame; return the map (working resolution, float32 in [0, 1])."""
+    def __call__(self, frame: np.ndarray, detections=None) -> np.ndarray:
+        """Update with one BGR frame; return the map (working resolution, float32 in [0, 1]). The
+        frame's detections are not needed: RISE asks the classifier itself."""
         h, w = frame.shape[:2]
         scale = self.scale * min(1.0, REFERENCE_HEIGHT / h)
         size = (max(25, round(h * scale)), max(25, round(w * scale)))
@@ -56,3 +57,18 @@ class LiveHeatmap:
         small = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
         self.stream.update(bgr_to_tensor([small], self.device)[0])
         return self.stream.normalised().cpu().numpy()
+
+
+class EvidenceHeatmap:
+    """The live heatmap of a class-evidence detector (engine.detection.evidence): the protected class's
+    probability at every position, as the detection pass over the defended frame computed it. It costs
+    no pass of its own; streaming RISE would need many passes of a 1000-class network per frame."""
+
+    def __init__(self, label: str = "chicken"):
+        self.label = label
+
+    def __call__(self, frame: np.ndarray, detections) -> np.ndarray:
+        if detections is None or detections.evidence is None or self.label not in detections.labels:
+            raise SaviourError(f"the evidence heatmap needs detections with {self.label!r} evidence "
+                               "(a class-evidence detector)")
+        return detections.evidence[detections.labels.index(self.label)].astype(np.float32)

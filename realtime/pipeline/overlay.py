@@ -63,7 +63,15 @@ def hunter_view(frame: np.ndarray, detections: Detections, point, out: np.ndarra
         out[...] = frame
     draw_detections(out, detections)
     draw_aim(out, point)
+    draw_top_classes(out, detections.top_classes)
     return out
+
+
+def draw_top_classes(frame: np.ndarray, top: tuple) -> None:
+    """A whole-frame classifier's most likely classes and their probabilities, bottom left, the likeliest on top."""
+    for row, (name, probability) in enumerate(top):
+        put_label(frame, f"{name} {probability:.2f}", (8, frame.shape[0] - 10 - 16 * (len(top) - 1 - row)), WHITE,
+                  scale=0.45)
 
 
 def blend_heatmap(frame: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:

@@ -67,7 +67,7 @@ def test_a_classifiers_classes_are_reported_under_the_applications_names(detecto
 ON_THE_FLY = ("fgsm", "pgd")    # attacks through the detector's dense logits
 
 
-@pytest.mark.parametrize("mode", [m for m in MODES if m not in ON_THE_FLY])
+@pytest.mark.parametrize("mode", [m for m in MODES if m not in ON_THE_FLY + ("patch", "random-patch")])
 def test_every_defence_and_sink_runs_with_another_detector(tmp_path, detector, library, mode):
     pipeline = pipeline_for(detector, library, mode)
     sent = []
