@@ -22,6 +22,7 @@ from engine.errors import SaviourError
 from engine.models import load_classifier
 from farm.world import FarmWorld
 from realtime.bench.app import batch_speed, live_fps, soak_growth_mb
+from realtime.bench.real_world import real_world_rows
 from realtime.bench.explain import mask_rates, model_pass_seconds, resnet18, rise_seconds, sync
 from realtime.choices import ATTACK_EPS, ATTACK_STEPS
 from realtime.pipeline.defended import pipeline_for
@@ -232,6 +233,7 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int =
         pgd = f"PGD {round(ATTACK_EPS['pgd'] * 255)}/255 x{ATTACK_STEPS['pgd']} steps"
         report((f"pipeline, on-the-fly {pgd} ({dev.type})", pipeline_fps(detector, images, mode="pgd")[0], "frames/s"))
         report(*app_rows(detector, frames, soak))
+        report(*real_world_rows(dev, frames))
     report(*explain_rows(device, rise_n))
     if blocks:
         report(*block_rows(device))

@@ -317,7 +317,8 @@ def test_bench_prints_every_row(capsys):
                 "saviour batch, 1280x720", "live soak: resident growth", "rescan of the defended frame",
                 "the same, --workers 1", "the same, --view defended", "merely filling as much fresh memory",
                 "notebook / the model's passes alone", "whole scan: pyramid, scoring, grouping",
-                "whole scan / per-window"]:
+                "whole scan / per-window", "real-world detector, efficientnet_lite0 640x360",
+                "real-world pipeline, patch + evidence heatmap 640x360"]:
         assert row in table
     assert ("notebook / ours in bf16" in table) == cpu_computes_in(torch.bfloat16)
     assert ("passes alone in bf16" in table) == cpu_computes_in(torch.bfloat16)
