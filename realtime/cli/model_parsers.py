@@ -8,7 +8,8 @@ from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_
                             SCENE_STEPS)
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
-from realtime.cli.arguments import add_config, add_detector, add_device, add_images, add_weights, handler, subcommand
+from realtime.cli.arguments import (add_config, add_detector, add_device, add_images, add_model, add_weights, handler,
+                                    subcommand)
 from realtime.cli.types import (
     at_least,
     budget_list,
@@ -210,10 +211,12 @@ def add_blocks(sub) -> None:
     listing = subcommand(blocks_sub, "list", "show a library's blocks: purpose, target, success rates, weights", """
         saviour blocks list                              # the shipped library
         saviour blocks list blocks_lib/
+        saviour blocks list --model efficientnet_lite0   # the shipped library's patches for that model
         """, handler("blocks", "blocks_list"))
     listing.prog = "saviour blocks list"
     listing.add_argument("library", nargs="?", default=str(DEFAULT_LIBRARY),
                          help="library folder (default: the shipped one)")
     add_weights(listing)
+    add_model(listing)
 
 

@@ -13,9 +13,10 @@ from engine.detection.hunter import HunterDetector, bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.models import HUNTER_LABELS
+from engine.models.checkpoint import state_sha256
 from farm.patches import world_patches, world_scenes
 from realtime.commands.patch import generate_patch
-from realtime.commands.setup import load_hunter, load_library
+from realtime.commands.setup import load_hunter, load_imagenet_model, load_library
 from realtime.io.video import prepare_folder
 
 BLOCK_SEEDS = range(100, 130)         # worlds the EOT optimiser places blocks on (the hunter never saw them)
@@ -73,9 +74,15 @@ def blocks_generate(args: argparse.Namespace) -> None:
 
 
 def blocks_list(args: argparse.Namespace) -> None:
-    hunter, hunter_sha256 = load_hunter(args.weights, "cpu")
-    library = load_library(args.library, hunter, hunter_sha256)
-    these = "the shipped hunter" if args.weights == "hunter" else args.weights
+    if args.model != HUNTER:    # an ImageNet model's patches
+        model = load_imagenet_model(args.model, "cpu")
+        hunter_sha256 = state_sha256(model)
+        library = BlockLibrary.load(args.library, model.labels, model.input_size, hunter_sha256, model=args.model)
+        these = args.model
+    else:
+        hunter, hunter_sha256 = load_hunter(args.weights, "cpu")
+        library = load_library(args.library, hunter, hunter_sha256)
+        these = "the shipped hunter" if args.weights == "hunter" else args.weights
     print(f"library {args.library}: {len(library)} block(s)")
     print(f"{'file':<36}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
           f"{'on chickens':>13}  made for")

@@ -15,9 +15,8 @@ from engine.detection.hunter import bgr_to_tensor
 from engine.device import resolve_device
 from engine.errors import SaviourError
 from engine.images import image_files, read_crops
-from engine.models import ImageNetClassifier, load_classifier
 from engine.models.checkpoint import state_sha256
-from realtime.commands.setup import class_index
+from realtime.commands.setup import class_index, load_imagenet_model
 from realtime.io.video import prepare_folder
 
 
@@ -32,14 +31,6 @@ def _checked(args: argparse.Namespace) -> None:
         raise SaviourError("--purpose patch needs --images DIR, a folder of photos to train and measure it on")
     if args.untargeted and args.target is not None:
         raise SaviourError(f"--untargeted and --target {args.target}: choose one")
-
-
-def load_imagenet_model(name: str, device) -> ImageNetClassifier:
-    model = load_classifier(name, device=device)
-    if not isinstance(model, ImageNetClassifier):
-        raise SaviourError(f"--model {name}: not an ImageNet classifier (efficientnet_lite0, timm:NAME, "
-                           "torchvision:NAME)")
-    return model
 
 
 def generate_patch(args: argparse.Namespace) -> None:
