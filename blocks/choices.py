@@ -17,5 +17,6 @@ HUNTER = "hunter"                  # the model blocks are made for unless a mani
 PATCH = "patch"
 PATCH_TARGET = "toaster"           # the paper's target class
 PATCH_STEPS = 3000
+PATCH_AREA = (0.03, 0.25)          # shares of the image area a patch is trained at
 PATCH_AREAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25)   # shares of the image a patch's success is reported at
 PATCH_MAX_SIDE = 512

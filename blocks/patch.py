@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from blocks.choices import PATCH_AREA
+
 
 @dataclass(frozen=True)
 class PatchPlacement:
     """Ranges of the random transformation: the patch's share of the image area (drawn log-uniformly,
     so small patches, the hard case, get their share), rotation and brightness."""
 
-    area: tuple[float, float] = (0.03, 0.25)
+    area: tuple[float, float] = PATCH_AREA
     rotation_degrees: float = 22.5
     brightness: tuple[float, float] = (0.8, 1.2)
 

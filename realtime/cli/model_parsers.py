@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_STEPS, PATCH_TARGET, PURPOSES,
-                            SCENE_STEPS)
+from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_AREA, PATCH_STEPS, PATCH_TARGET,
+                            PURPOSES, SCENE_STEPS)
 from blocks.choices import METHODS as BLOCK_METHODS
 from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
 from realtime.cli.arguments import (add_config, add_detector, add_device, add_images, add_model, add_weights, handler,
                                     subcommand)
 from realtime.cli.types import (
+    area_range,
     at_least,
     budget_list,
     class_balance,
@@ -186,6 +187,9 @@ def add_blocks(sub) -> None:
                                "torchvision:NAME (default: hunter, for the other purposes)")
     generate.add_argument("--images", default=None,
                           help="patch: a folder of photos; every 5th by name is held out to measure the patch")
+    generate.add_argument("--area", type=area_range, default=PATCH_AREA, metavar="LOW,HIGH",
+                          help="patch: the shares of the image area it is trained at, drawn log-uniformly "
+                               "(default: 0.03,0.25)")
     generate.add_argument("--method", default="eot", choices=BLOCK_METHODS,
                           help="sweep: the notebook's one FGSM step; eot: optimised over random placements")
     generate.add_argument("--eps", type=eps_fraction, default=-0.25,

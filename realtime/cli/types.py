@@ -101,6 +101,18 @@ def fraction_range(text: str) -> tuple[float, float]:
     return values
 
 
+def area_range(text: str) -> tuple[float, float]:
+    """LOW,HIGH: a range of shares of the image area, each in (0, 1), LOW at most HIGH."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not 0 < values[0] <= values[1] < 1:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH shares of the image area in (0, 1) with LOW <= HIGH, "
+                                         f"e.g. 0.03,0.25, got {text!r}")
+    return values
+
+
 def fraction_list(text: str) -> tuple[float, ...]:
     values = scale_list(text)
     for value in values:

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from blocks.choices import HUNTER, PATCH, PATCH_STEPS, PATCH_TARGET
 from blocks.library import BlockLibrary
+from blocks.patch import PatchPlacement
 from blocks.patch_block import make_patch, plot_report
 from engine.detection.evidence import CLASS_MAP
 from engine.detection.hunter import bgr_to_tensor
@@ -52,12 +53,13 @@ def generate_patch(args: argparse.Namespace) -> None:
     images = bgr_to_tensor(crops, next(model.parameters()).device)
     steps = args.steps or PATCH_STEPS
     with tqdm(total=steps, desc="optimise", unit="step") as bar:
-        block, report = make_patch(model, args.model, weights, images, target, protected, steps, args.seed, bar)
+        block, report = make_patch(model, args.model, weights, images, target, protected, steps, args.seed, bar,
+                                   PatchPlacement(area=tuple(args.area)))
     library.put(block)
     library.save(out)
     plot = out / f"{Path(block.file).stem}-success.png"
     goal = f"top-1 {block.target}" if target is not None else "top-1 no longer hen or cock"
-    plot_report(report, f"{block.file}: {goal}, {report.images} held-out images", plot)
+    plot_report(report, f"{args.model}, {goal}: {report.images} held-out images", plot)
     print(f"{block.file}: {args.model}, {goal}; on {report.images} held-out images:")
     print(report.table())
     print(f"wrote {out / block.file}, {plot.name}; library {out}: {len(library)} patch(es) for {args.model}")

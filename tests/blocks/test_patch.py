@@ -42,7 +42,7 @@ def write_patch_library(folder, model="efficientnet_lite0", hunter_blocks=True):
     folder.mkdir()
     entries = []
     if hunter_blocks:
-        entries = yaml.safe_load((DEFAULT_LIBRARY / MANIFEST).read_text())["blocks"]
+        entries = [e for e in yaml.safe_load((DEFAULT_LIBRARY / MANIFEST).read_text())["blocks"] if e["purpose"] != "patch"]
         for entry in entries:
             (folder / entry["file"]).write_bytes((DEFAULT_LIBRARY / entry["file"]).read_bytes())
     cv2.imwrite(str(folder / "patch-toaster.png"), np.full((32, 32, 3), 128, np.uint8))
@@ -120,4 +120,12 @@ def test_bad_patch_requests_stop_with_one_line_and_write_nothing(tmp_path, capsy
     argv = [str(photos) if a == "PHOTOS" else str(tmp_path / a) if a == "EMPTY" else a for a in argv]
     code, _, err = run(capsys, "blocks", "generate", *argv, "--out", str(tmp_path / "lib"), "--device", "cpu")
     assert code == 2 and message.replace("EMPTY", str(tmp_path / "EMPTY")) in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "lib").exists()
+
+
+def test_a_patch_area_outside_zero_one_is_refused_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run(capsys, "blocks", "generate", "--model", "efficientnet_lite0", "--purpose", "patch", "--images", "x",
+            "--area", "0.1,1.5", "--out", str(tmp_path / "lib"))
+    assert stop.value.code == 2 and "expected LOW,HIGH shares of the image area in (0, 1)" in capsys.readouterr().err
     assert not (tmp_path / "lib").exists()
