@@ -84,10 +84,10 @@ def blocks_list(args: argparse.Namespace) -> None:
         library = load_library(args.library, hunter, hunter_sha256)
         these = "the shipped hunter" if args.weights == "hunter" else args.weights
     print(f"library {args.library}: {len(library)} block(s)")
-    print(f"{'file':<36}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
+    print(f"{'file':<40}{'purpose':<15}{'target':<9}{'method':<8}{'clean p':>8}{'success':>9}"
           f"{'on chickens':>13}  made for")
     for b in library.blocks:
         scene = "" if b.scene_success_rate is None else f"{b.scene_success_rate:.1%}"
         made_for = these if b.hunter_sha256 == hunter_sha256 else f"other weights ({b.hunter_sha256[:12]}...)"
-        print(f"{b.file:<36}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
+        print(f"{b.file:<40}{b.purpose:<15}{b.target:<9}{b.method:<8}{b.clean_probability:>8.3f}"
               f"{b.success_rate:>9.1%}{scene:>13}  {made_for}")
