@@ -15,7 +15,7 @@ import torch
 from blocks.choices import PATCH, PATCH_AREAS
 from blocks.library import Block, plain_params
 from blocks.patch import PatchPlacement, optimise_patch, patch_success
-from engine.files import atomic_path
+from engine.files import save_figure
 
 HELD_OUT = 5                   # every 5th photo by name is held out
 GREY = 0.5
@@ -97,10 +97,5 @@ def plot_report(report: PatchReport, title: str, path) -> None:
     axes.set_ylim(-2, 102)
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=120, format="png")
-    finally:
-        plt.close(figure)
+    save_figure(figure, path, dpi=120)
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import SaviourError
-from engine.files import atomic_path
+from engine.files import save_figure
 
 GREY = 50 / 255   # the notebook's dark grey start block
 
@@ -106,9 +106,4 @@ def plot_sweep(sweep: Sweep, labels, path) -> None:
     axes.set_title(f"one-step FGSM toward {labels[sweep.target]}: best eps {sweep.best_eps:.4f}, "
                    f"p = {sweep.best_probability:.3f}", fontsize=9)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=120, format="png")
-    finally:
-        plt.close(figure)
+    save_figure(figure, path, dpi=120)

@@ -125,3 +125,15 @@ def folder_lock(folder: str | Path) -> Iterator[Path]:
         yield folder
     finally:
         handle.close()
+
+
+def save_figure(figure, path: str | Path, dpi: int = 110) -> None:
+    """Save and close a matplotlib figure as PNG; the file appears under its name only when complete."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(figure)

@@ -21,7 +21,8 @@ from engine.explain.attack import ExplanationAttack
 from engine.explain.metrics import compare_maps, heat_share
 from engine.explain.reach import reachable_ssim
 from engine.files import write_atomically
-from realtime.reports.explain import FIGURE_ROWS, Sample, save_figure
+from engine.files import save_figure
+from realtime.reports.explain import FIGURE_ROWS, Sample
 
 PAIRS = (("original", "adversarial"), ("original", "target"), ("adversarial", "target"), ("blank", "target"))
 PAIR_NAMES = {("blank", "target"): "a blank map (no heat) vs target"}

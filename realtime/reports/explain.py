@@ -21,7 +21,7 @@ from engine.detection.hunter import bgr_to_tensor
 from engine.explain import explain
 from engine.explain.metrics import compare_maps, deletion_auc, insertion_auc, pointing_hit
 from engine.explain.rise import DEFAULT_BATCH
-from engine.files import atomic_path, write_atomically
+from engine.files import save_figure, write_atomically
 
 RANDOM, RANDOM_SMOOTH = "random", "random-smooth"
 FIGURE_ROWS = 6
@@ -145,15 +145,3 @@ def plot_maps(report: ExplanationReport, labels, path: Path) -> None:
                 ax.set_title(column, fontsize=8)
         axes[r, 0].set_ylabel(f"{sample.name}\n{labels[sample.target]}", fontsize=7)
     save_figure(figure, path)
-
-
-def save_figure(figure, path: Path) -> None:
-    """Save and close a matplotlib figure; the file appears under its name only when complete."""
-    import matplotlib.pyplot as plt
-
-    figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=110, format="png")
-    finally:
-        plt.close(figure)
