@@ -101,5 +101,6 @@ class EvidenceDetector:
                 boxes.append(np.array([x - 0.5, y - 0.5, x + w - 0.5, y + h - 0.5]) * np.tile(cell, 2))
                 classes.append(k)
                 scores.append(probability[regions == region].max())
-        boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        frame = np.tile(cell * maps.shape[:0:-1], 2)                    # width, height of the frame
+        boxes = np.clip(np.array(boxes, np.float32).reshape(-1, 4), 0, frame)   # border cells reach past the edge
         return Detections(boxes, np.array(classes, np.int64), np.array(scores, np.float32), self.labels, top, maps)

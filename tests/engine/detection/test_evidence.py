@@ -56,3 +56,4 @@ def test_classifiers_without_the_evidence_map_or_the_mapped_classes_are_refused(
         EvidenceDetector(plain)
     with pytest.raises(SaviourError, match="the classifier has no class 'rooster'"):
         EvidenceDetector(colour_classifier(), classes={"chicken": ("rooster",)})
+
