@@ -57,7 +57,8 @@ def add_demo(sub) -> None:
     add_attack_eps(demo, "the demo's PGD and noise columns (its FGSM column is the notebook's one step of 32/255)",
                    ATTACK_EPS["pgd"])
     demo.add_argument("--heatmap", default="none", choices=HEATMAPS,
-                      help="rise: overlay a live RISE map of the hunter's chicken evidence (default: none)")
+                      help="rise: overlay a live RISE map of the hunter's chicken evidence (an ImageNet --model: its "
+                           "class-evidence map) (default: none)")
     add_device(demo)
 
 
