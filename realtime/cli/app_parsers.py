@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS
+from realtime.choices import (ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS,
+                              PHOTO_DEMO_FRACTION)
 from realtime.cli.arguments import (
     add_attack_eps,
     add_config,
@@ -40,8 +41,9 @@ def add_demo(sub) -> None:
     demo.add_argument("--frames", type=at_least(1), default=300, help="frames to run (default: 300, 10 s at 30 FPS)")
     demo.add_argument("--seed", type=int, default=DEMO_SEED,
                       help=f"farm world seed; the default is used by neither training nor block making (default: {DEMO_SEED})")
-    demo.add_argument("--fraction", type=block_fraction, default=DEFAULT_FRACTION,
-                      help="camouflage block side as a fraction of the chicken's box (default: %(default)s)")
+    demo.add_argument("--fraction", type=block_fraction, default=None,
+                      help=f"block or patch side as a fraction of the chicken's box (default: {DEFAULT_FRACTION}; "
+                           f"{PHOTO_DEMO_FRACTION} with --images)")
     demo.add_argument("--library", default=None, help="block library folder (default: the shipped one)")
     add_weights(demo)
     add_model(demo)

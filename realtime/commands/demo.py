@@ -25,7 +25,7 @@ from engine.device import resolve_device
 from engine.files import write_atomically
 from farm.evaluate import points_in_box
 from farm.world import FarmWorld
-from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED
+from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, PHOTO_DEMO_FRACTION
 from realtime.commands.setup import load_hunter, load_library
 from realtime.io.sinks import GifSink, VideoSink
 from realtime.io.video import prepare_output
@@ -204,6 +204,8 @@ def run_demo(detector, library, out_dir: str | Path, frames: int = 300, fraction
 
 
 def demo(args: argparse.Namespace) -> None:
+    if args.fraction is None:
+        args.fraction = DEFAULT_FRACTION if args.model == "hunter" else PHOTO_DEMO_FRACTION
     if args.model != "hunter":
         from realtime.commands.photo_demo import photo_demo
 

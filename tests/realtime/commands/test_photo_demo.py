@@ -53,6 +53,13 @@ def test_the_demo_films_the_photos_with_chickens_and_counts_each_defence(tmp_pat
     assert "the model finds a chicken in: before 100.0%" in out
 
 
+def test_the_photo_demo_covers_a_smaller_share_of_the_box_than_the_farm_demo_by_default(tmp_path, capsys, fake_model):
+    code, _, err = run(capsys, "demo", "--model", "efficientnet_lite0", "--images", str(fake_model), "--out",
+                       str(tmp_path / "out"), "--frames-per-photo", "2", "--photos", "1", "--device", "cpu")
+    assert code == 0, err
+    assert json.loads((tmp_path / "out" / "demo_summary.json").read_text())["patch_fraction"] == 0.8
+
+
 def test_photos_without_chickens_stop_the_demo_with_one_line(tmp_path, capsys, fake_model):
     for name in ("a.png", "c.png"):
         (fake_model / name).unlink()
