@@ -297,6 +297,39 @@ def test_keys_in_a_real_window_change_the_view(display, tmp_path):
             app.kill()
 
 
+def blue_share(bgr: np.ndarray) -> float:
+    return float(((bgr[..., 0] > bgr[..., 1] + 60) & (bgr[..., 0] > bgr[..., 2] + 60)).mean())
+
+
+@needs_x
+def test_a_real_model_runs_in_a_window_with_its_evidence_heatmap(display, tmp_path):
+    env = dict(display, SHOT_DIR=str(tmp_path))
+    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", "--model", "efficientnet_lite0", "--out-dir", str(tmp_path), "--device", "cpu"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = wait_for(lambda: xdotool(env, "search", "--name", "saviour live").split("\n")[0])
+        assert wait_for(lambda: window_width(env, window) == 1280)             # side by side
+        xdotool(env, "windowactivate", "--sync", window)
+        xdotool(env, "key", "--window", window, "v")
+        assert wait_for(lambda: window_width(env, window) == 640)              # after only
+        xdotool(env, "windowmove", "--sync", window, "0", "0")
+        time.sleep(1.0)
+        region = {"left": 0, "top": 0, "width": 640, "height": 360}
+        plain = grab(env, region).astype(int)
+        for key in ("b", "h"):                      # the patch off, the class-evidence heatmap on
+            xdotool(env, "key", "--window", window, key)
+        time.sleep(3.0)
+        heat = grab(env, region).astype(int)
+        assert blue_share(heat) > blue_share(plain) + 0.15          # the jet colours of little evidence
+        xdotool(env, "key", "--window", window, "q")
+        assert app.wait(timeout=30) == 0
+        out, err = app.communicate()
+        assert "frames" in out and "Traceback" not in err
+    finally:
+        if app.poll() is None:
+            app.kill()
+
+
 def press_close_button(display_name: str, window: int) -> None:
     """Ask a window to close as a window manager's close button does: a WM_DELETE_WINDOW message
     (Xvfb runs no window manager, and xdotool can only destroy or kill a window)."""
