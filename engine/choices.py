@@ -6,3 +6,5 @@ EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "o
 ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
 MAP_LOSSES = ("ssim", "mse")       # how the attack measures the map's distance to its target
 AUTOCAST_CHOICES = ("none", "bf16", "fp16")   # the dtype RISE may run its model passes in
+RISE_ESTIMATORS = ("centred", "paper")        # see engine.explain.rise
+RISE_SAMPLERS = ("random", "sobol")           # how RISE's masks are drawn (engine.explain.masks)

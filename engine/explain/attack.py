@@ -58,8 +58,9 @@ class ExplanationAttack:
     def explanation(self, model: nn.Module, x: torch.Tensor, target: int, beta: float | None = None) -> torch.Tensor:
         """The map being attacked, differentiable in x (1 x C x H x W), scaled as `map_loss` compares maps."""
         if self.method == "rise":
+            # the paper's estimator, as the measured farm attack (docs/explanations.md) used
             saliency = rise(model, x[0], masks=self.masks, p1=self.p1, target=ClassProbability(target),
-                            batch_size=self.batch_size or len(self.masks))
+                            batch_size=self.batch_size or len(self.masks), estimator="paper")
         else:
             smooth = softplus_copy(model, beta) if beta is not None else model
             score = smooth(x)[:, target].sum()

@@ -1,4 +1,10 @@
-"""RISE saliency: Σ_i score(x ⊙ m_i) · m_i / (N · p1), batched over masks and kept in torch.
+"""RISE saliency, batched over masks and kept in torch. Two estimators of the same map:
+
+- "paper" (Petsiuk et al. 2018): Σ_i score_i · m_i / (N · p1), score_i = score(x ⊙ m_i).
+- "centred" (the default): Σ_i (score_i − mean score) · m_i / (N · p1), a control variate. Its
+  expectation differs from the paper's by a constant only, which no normalised map, ranking or
+  deletion/insertion curve sees; it removes the noise of how often each pixel happened to be kept,
+  so it reaches the same map with several times fewer masks (docs/explanations.md).
 
 Masked-out pixels take the model's neutral input (`neutral_input`): the paper masks the normalised
 image, so its zeros are the dataset's mean colour, not black. For our models, which standardise
@@ -14,6 +20,8 @@ import contextlib
 
 import torch
 
+from engine.choices import RISE_ESTIMATORS
+from engine.errors import SaviourError
 from engine.explain.masks import generate_masks
 from engine.explain.targets import as_target
 
@@ -47,7 +55,8 @@ def masked_images(image: torch.Tensor, masks: torch.Tensor, baseline: float | to
 
 def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
          target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
-         autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None) -> torch.Tensor:
+         autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None,
+         estimator: str = "centred") -> torch.Tensor:
     """RISE maps of `x` (C x H x W or B x C x H x W, values in [0, 1]).
 
     Args:
@@ -59,6 +68,7 @@ def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 400
             map is differentiated: see `_BoundedRise`).
         autocast: run the model under autocast with this dtype (e.g. torch.bfloat16); scores are summed in fp32.
         baseline: value of masked-out pixels, x * m + baseline * (1 - m) (default: `neutral_input(model)`).
+        estimator: "centred" (default) or "paper" (see the module's docstring).
 
     Returns:
         H x W per image for a single score, K x H x W for K scores; with a leading B when `x` had one.
@@ -69,11 +79,25 @@ def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 400
         masks = generate_masks(n, s, p1, tuple(images.shape[-2:]), generator=generator, device=images.device)
     score = as_target(target)
     baseline = neutral_input(model) if baseline is None else baseline
+    centre = mean_mask(masks, estimator)
     grad = torch.is_grad_enabled() and x.requires_grad
     one = _BoundedRise.apply if grad and len(masks) > batch_size else _rise_one
     with torch.set_grad_enabled(grad):
-        maps = torch.stack([one(model, image, masks, p1, score, batch_size, autocast, baseline) for image in images])
+        maps = torch.stack([one(model, image, masks, p1, score, batch_size, autocast, baseline, centre)
+                            for image in images])
     return maps if batched else maps[0]
+
+
+def mean_mask(masks: torch.Tensor, estimator: str) -> torch.Tensor | None:
+    """The centred estimator's control: the masks' mean (H*W), which Σ (score_i − mean score) · m_i
+    equals Σ score_i · (m_i − mean mask) with; None for the paper's estimator."""
+    check_estimator(estimator)
+    return masks.mean(0).flatten() if estimator == "centred" else None
+
+
+def check_estimator(estimator: str) -> None:
+    if estimator not in RISE_ESTIMATORS:
+        raise SaviourError(f"unknown RISE estimator {estimator!r} (known: {', '.join(RISE_ESTIMATORS)})")
 
 
 class _BoundedRise(torch.autograd.Function):
@@ -86,27 +110,28 @@ class _BoundedRise(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, model, image, masks, p1, score, batch_size, autocast, baseline):
+    def forward(ctx, model, image, masks, p1, score, batch_size, autocast, baseline, centre):
         ctx.save_for_backward(image)
-        ctx.settings = model, masks, p1, score, batch_size, autocast, baseline
-        return _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline)
+        ctx.settings = model, masks, p1, score, batch_size, autocast, baseline, centre
+        return _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline, centre)
 
     @staticmethod
     def backward(ctx, grad_map):
         image, = ctx.saved_tensors
-        model, masks, p1, score, batch_size, autocast, baseline = ctx.settings
+        model, masks, p1, score, batch_size, autocast, baseline, centre = ctx.settings
         grad = torch.zeros_like(image)
         for start in range(0, len(masks), batch_size):
             chunk = masks[start:start + batch_size]
             with torch.enable_grad():
                 leaf = image.detach().requires_grad_(True)
-                part = _rise_one(model, leaf, chunk, p1, score, batch_size, autocast, baseline)
+                part = _rise_one(model, leaf, chunk, p1, score, batch_size, autocast, baseline, centre)
                 # the batch's share of the full map: its own map weighted by its share of the masks
+                # (centred on the whole bank's mean mask, so the shares still add up to the map)
                 grad += torch.autograd.grad(part * (len(chunk) / len(masks)), leaf, grad_map)[0]
-        return None, grad, None, None, None, None, None, None
+        return None, grad, None, None, None, None, None, None, None
 
 
-def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) -> torch.Tensor:
+def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline, centre=None) -> torch.Tensor:
     n, _, h, w = masks.shape
     scores = []
     for start in range(0, n, batch_size):
@@ -118,7 +143,10 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline) ->
     scores = torch.cat(scores).reshape(n, -1)
     # one product over all masks at the end: a running sum of per-batch products would read and
     # write the K x H x W total once per batch (200 MB for ImageNet's 1000 classes at 224x224)
-    maps = (scores.T @ masks.reshape(n, h * w) / (n * p1)).reshape(-1, h, w)
+    maps = scores.T @ masks.reshape(n, h * w)
+    if centre is not None:   # Σ s_i (m_i − centre), without an N x H x W copy of the masks
+        maps = maps - scores.sum(0)[:, None] * centre[None]
+    maps = (maps / (n * p1)).reshape(-1, h, w)
     return maps[0] if single else maps
 
 

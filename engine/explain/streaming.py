@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.explain.masks import generate_masks
-from engine.explain.rise import masked_images, neutral_input
+from engine.explain.rise import check_estimator, masked_images, neutral_input
 from engine.explain.targets import as_target
 
 CUT_THUMBNAIL = 16
@@ -40,8 +40,9 @@ class ColourRange:
 class StreamingRise:
     """A running RISE map of a video stream.
 
-    Each `update(frame)` scores the next `per_frame` masks of a fixed bank of N and adds them to a
-    decaying sum, so on a still scene the map converges to the N-mask map in about N / per_frame frames.
+    Each `update(frame)` scores the next `per_frame` masks of a fixed bank of N and adds them to
+    decaying sums, so on a still scene the map converges to the N-mask map in about N / per_frame frames
+    (the centred estimator's map, by default, which settles in fewer: see engine.explain.rise).
     A scene cut (mean absolute change of a 16 x 16 thumbnail above `cut_threshold`) starts afresh.
     The returned map is scaled by a slowly tracked range, not by each frame's own min and max, so
     colours do not flicker.
@@ -55,13 +56,17 @@ class StreamingRise:
         decay: weight of the past per update (default 1 - per_frame / n: about one bank's worth of memory).
         colours: the ColourRange to scale the map by (a new one when None); several streams may share one.
         follow_colours: whether this stream moves the range toward its map (False: it only reads it).
+        estimator: "centred" (default) or "paper", as for `rise`.
     """
 
     def __init__(self, model, size: tuple[int, int], target, n: int = 512, s: int = 8, p1: float = 0.5,
                  per_frame: int = 8, decay: float | None = None, cut_threshold: float = 0.12,
                  colours: ColourRange | None = None, follow_colours: bool = True,
-                 generator: torch.Generator | None = None, device: str | torch.device | None = None):
+                 generator: torch.Generator | None = None, device: str | torch.device | None = None,
+                 estimator: str = "centred"):
         self.model, self.score, self.p1 = model, as_target(target), p1
+        check_estimator(estimator)
+        self.centred = estimator == "centred"
         self.masks = generate_masks(n, s, p1, size, generator=generator, device=device)
         self.per_frame = min(per_frame, n)
         self.decay = 1 - self.per_frame / n if decay is None else decay
@@ -74,7 +79,9 @@ class StreamingRise:
 
     def reset(self) -> None:
         """Forget the accumulated map (a new scene)."""
-        self.total, self.weight, self.previous = 0.0, 0.0, None
+        # decayed sums over the masks scored so far: of score x mask, score, mask, and of one per mask
+        self.total, self.score_total, self.mask_total, self.count = 0.0, 0.0, 0.0, 0.0
+        self.previous = None
 
     @torch.no_grad()
     def update(self, frame: torch.Tensor) -> torch.Tensor:
@@ -87,12 +94,15 @@ class StreamingRise:
         scores = self.score(self.model(masked)).float()
         contribution = (scores.reshape(-1, 1) * chunk.flatten(1)).sum(0).view(chunk.shape[-2:])
         self.total = self.decay * self.total + contribution
-        self.weight = self.decay * self.weight + self.per_frame * self.p1
+        self.score_total = self.decay * self.score_total + scores.sum()
+        self.mask_total = self.decay * self.mask_total + chunk.sum((0, 1))
+        self.count = self.decay * self.count + self.per_frame
         return self.map
 
     @property
     def map(self) -> torch.Tensor:
-        return self.total / self.weight
+        total = self.total - self.score_total * self.mask_total / self.count if self.centred else self.total
+        return total / (self.count * self.p1)
 
     def normalised(self) -> torch.Tensor:
         """The current map scaled to [0, 1] by the colour range (moved toward it first, if this stream follows it)."""

@@ -33,12 +33,14 @@ def notebook_masks(n: int, s: int, p1: float, size: tuple[int, int], rng: np.ran
 
 
 @torch.no_grad()
-def notebook_rise(model, image: np.ndarray, n: int, s: int, p1: float, rng: np.random.Generator) -> np.ndarray:
-    """The notebook's RISE: NumPy masks and products, batches through the model, probabilities back in NumPy."""
+def notebook_rise(model, image: np.ndarray, n: int, s: int, p1: float, rng: np.random.Generator,
+                  baseline: float | np.ndarray = 0.0) -> np.ndarray:
+    """The notebook's RISE: NumPy masks and products, batches through the model, probabilities back in
+    NumPy. Masked-out pixels take `baseline` (the notebook's normalised image: its zeros)."""
     masks = notebook_masks(n, s, p1, image.shape[:2], rng)
     probabilities = []
     for start in range(0, n, NOTEBOOK_BATCH):
-        stack = masks[start:start + NOTEBOOK_BATCH, :, :, None] * image[None]
+        stack = masks[start:start + NOTEBOOK_BATCH, :, :, None] * (image - baseline)[None] + baseline
         batch = torch.from_numpy(np.ascontiguousarray(stack.transpose(0, 3, 1, 2)))
         probabilities.append(model(batch).softmax(1).numpy())
     probabilities = np.concatenate(probabilities)

@@ -162,6 +162,7 @@ def add_bench(sub) -> None:
         saviour bench --frames 100 --rise-n 1000 --device cpu
         saviour bench --soak 10000                    # adds the memory rows (about 7 minutes)
         saviour bench --blocks                        # adds the default library's generation time
+        saviour bench --images photos/                # adds RISE quality against passes on 10 photos
         """, handler("bench", "bench"))
     bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
     bench.add_argument("--rise-n", type=int, default=4000, help="RISE masks for the RISE rows (default: 4000)")
@@ -169,6 +170,9 @@ def add_bench(sub) -> None:
                        help="frames of a live run to measure memory growth over, e.g. 10000 (default: 0, off)")
     bench.add_argument("--blocks", action="store_true",
                        help="also time making the default block library with `saviour blocks generate` (minutes)")
+    bench.add_argument("--images", default=None, metavar="DIR",
+                       help="also measure RISE quality against the model's passes with efficientnet_lite0 on 10 "
+                            "photos of DIR, and the time to the source notebook's quality (about 40 minutes)")
     add_device(bench)
 
 

@@ -7,7 +7,8 @@ import argparse
 from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_AREA, PATCH_STEPS, PATCH_TARGET,
                             PURPOSES, SCENE_STEPS)
 from blocks.choices import METHODS as BLOCK_METHODS
-from engine.choices import ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES
+from engine.choices import (ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES, RISE_ESTIMATORS,
+                            RISE_SAMPLERS)
 from realtime.cli.arguments import (add_config, add_detector, add_device, add_images, add_model, add_weights, handler,
                                     subcommand)
 from realtime.cli.types import (
@@ -83,6 +84,12 @@ def add_explain(sub) -> None:
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")
+    explain.add_argument("--estimator", default="centred", choices=RISE_ESTIMATORS,
+                         help="RISE's estimator: centred (score minus the mean score: the same map from fewer "
+                              "masks) or the paper's (default: centred)")
+    explain.add_argument("--masks", default="random", choices=RISE_SAMPLERS,
+                         help="RISE's masks: independent random grids (the paper) or a scrambled Sobol sequence "
+                              "(default: random)")
     explain.add_argument("--batch-size", type=at_least(1), default=128, help="inputs per forward pass (default: 128)")
     explain.add_argument("--autocast", choices=AUTOCAST_CHOICES, default="none",
                          help="run RISE's model passes in this precision, for slightly different maps: faster "

@@ -75,12 +75,14 @@ def explain(args: argparse.Namespace) -> None:
     samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
     prepare_folder(args.out)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
-                           generator=torch.Generator().manual_seed(args.seed), device=device)
-    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size, "autocast": autocast}
+                           generator=torch.Generator().manual_seed(args.seed), device=device, sampler=args.masks)
+    settings = {"masks": masks, "p1": args.p1, "batch_size": args.batch_size, "autocast": autocast,
+                "estimator": args.estimator}
     with tqdm(total=len(samples), desc="explain", unit="image") as bar:
         report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar,
                                  curve_steps=args.curve_steps)
-    rise = f"N={args.n} s={args.s} p1={args.p1}" + (f", {args.autocast} autocast" if autocast else "")
+    rise = (f"N={args.n} s={args.s} p1={args.p1}, {args.estimator} estimator, {args.masks} masks"
+            + (f", {args.autocast} autocast" if autocast else ""))
     context = {"weights": args.weights, "images": len(samples), "rise": rise,
                "deletion/insertion steps": args.curve_steps or "one per image row",
                "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}

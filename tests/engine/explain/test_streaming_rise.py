@@ -38,7 +38,7 @@ def test_a_scene_cut_starts_afresh():
 
 
 def test_colour_range_moves_slowly():
-    live, x = stream(), image()
+    live, x = stream(estimator="paper"), image()     # its map is proportional to its total
     live.colours.rate = 0.1
     live.update(x)
     first = live.normalised()
