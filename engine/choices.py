@@ -2,7 +2,11 @@
 the command line lists them in `--help` and checks arguments without loading torch, which takes seconds."""
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion")
+EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "occlusion", "evidence")
+# what `saviour explain` runs when --methods is not given: the farm's models have no class-evidence
+# map; on an ImageNet model occlusion's windows take thousands of passes an image
+DEFAULT_METHODS = {"farm": EXPLANATION_METHODS[:5], "imagenet": ("rise", "integrated_gradients", "saliency",
+                                                                 "gradcam", "evidence")}
 ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
 MAP_LOSSES = ("ssim", "mse")       # how the attack measures the map's distance to its target
 AUTOCAST_CHOICES = ("none", "bf16", "fp16")   # the dtype RISE may run its model passes in

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import SaviourError
@@ -95,8 +96,30 @@ class Occlusion(_Captum):
         return attribution.mean(1)   # the window spans every channel: each holds the same share
 
 
+class ClassEvidence:
+    """The class-evidence map (class activation mapping) of a model that ends in global average pooling
+    and a linear layer (`evidence`, as ImageNet models have): the target's logit at every position of
+    the last feature map, upsampled bilinearly. One forward pass, no gradient."""
+
+    @staticmethod
+    def check(model: nn.Module) -> None:
+        if not getattr(model, "has_evidence", False):
+            raise SaviourError("the evidence method needs a model that ends in average pooling and a linear "
+                               "layer, such as --model efficientnet_lite0")
+
+    def attribute(self, model: nn.Module, image: torch.Tensor, target) -> torch.Tensor:
+        self.check(model)
+        if callable(target):
+            raise SaviourError("the evidence method explains a class index, not a score of the output")
+        with torch.no_grad():
+            evidence = model.evidence(image)
+            ClassProbability(target)(evidence.mean((2, 3)))   # a class the model lacks: one clear error
+        return F.interpolate(evidence[:, target:target + 1], size=tuple(image.shape[-2:]), mode="bilinear",
+                             align_corners=False)[:, 0]
+
+
 METHODS = {"rise": Rise, "integrated_gradients": IntegratedGradients, "saliency": Saliency, "gradcam": GradCam,
-           "occlusion": Occlusion}
+           "occlusion": Occlusion, "evidence": ClassEvidence}
 
 
 def explainer(method: str, **settings):

@@ -172,7 +172,7 @@ def add_bench(sub) -> None:
                        help="also time making the default block library with `saviour blocks generate` (minutes)")
     bench.add_argument("--images", default=None, metavar="DIR",
                        help="also measure RISE quality against the model's passes with efficientnet_lite0 on 10 "
-                            "photos of DIR, and the time to the source notebook's quality (about 40 minutes)")
+                            "photos of DIR, and the time to the source notebook's quality (about 35 minutes)")
     add_device(bench)
 
 

@@ -51,14 +51,22 @@ def add_detector(parser: argparse.ArgumentParser) -> None:
 
 def add_images(parser: argparse.ArgumentParser, verb: str, crops: int) -> None:
     """The classifier and the images to work on: files, or crops of a farm world never trained on."""
-    parser.add_argument("--weights", default="farm",
-                        help="'farm' (shipped), 'hunter', a checkpoint file, or torchvision:NAME, a torchvision "
-                             "ImageNet classifier such as torchvision:resnet50 (its weights download on first use)")
+    parser.add_argument("--weights", "--model", dest="weights", default="farm",
+                        help="'farm' (shipped), 'hunter', a checkpoint file, or an ImageNet classifier: "
+                             "efficientnet_lite0 (installed), timm:NAME or torchvision:NAME (their weights "
+                             "download on first use)")
     parser.add_argument("--random-weights", action="store_true",
                         help="with torchvision:NAME, random weights instead of ImageNet's: no download, to try it out")
     parser.add_argument("--image", nargs="+", default=None, help=f"image files to {verb} (default: farm-world crops)")
     parser.add_argument("--crops", type=at_least(1), default=crops, help=f"farm-world crops to {verb} (default: {crops})")
     parser.add_argument("--seed", type=int, default=7000, help="world seed of the crops and RISE masks (default: 7000)")
+
+
+def add_image_folder(parser: argparse.ArgumentParser, verb: str, limit: int) -> None:
+    parser.add_argument("--images", default=None, metavar="DIR",
+                        help=f"a folder of photos to {verb}, each resized and centre-cropped to the model's input")
+    parser.add_argument("--limit", type=at_least(1), default=limit,
+                        help=f"with --images: this many photos, evenly spread over the folder by name (default: {limit})")
 
 
 def handler(module: str, name: str):

@@ -7,10 +7,10 @@ import argparse
 from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_AREA, PATCH_STEPS, PATCH_TARGET,
                             PURPOSES, SCENE_STEPS)
 from blocks.choices import METHODS as BLOCK_METHODS
-from engine.choices import (ATTACKABLE, AUTOCAST_CHOICES, EXPLANATION_METHODS, MAP_LOSSES, RISE_ESTIMATORS,
-                            RISE_SAMPLERS)
-from realtime.cli.arguments import (add_config, add_detector, add_device, add_images, add_model, add_weights, handler,
-                                    subcommand)
+from engine.choices import (ATTACKABLE, AUTOCAST_CHOICES, DEFAULT_METHODS, EXPLANATION_METHODS, MAP_LOSSES,
+                            RISE_ESTIMATORS, RISE_SAMPLERS)
+from realtime.cli.arguments import (add_config, add_detector, add_device, add_image_folder, add_images, add_model,
+                                    add_weights, handler, subcommand)
 from realtime.cli.types import (
     area_range,
     at_least,
@@ -74,13 +74,17 @@ def add_explain(sub) -> None:
         saviour explain --crops 20 --methods rise --autocast bf16
         saviour explain --image cow.png --target pig --out out/cow
         saviour explain --weights torchvision:resnet50 --image dog.jpg --methods rise,gradcam --out out/dog
+        saviour explain --model efficientnet_lite0 --images photos/ --limit 50 --out out/real
         """, handler("explain", "explain"))
     add_images(explain, "explain", crops=200)
+    add_image_folder(explain, "explain", limit=50)
     explain.add_argument("--target", default=None,
                          help="class name or index to explain, for every image or crop "
                               "(default: an image's predicted class, a crop's true class)")
-    explain.add_argument("--methods", default=",".join(EXPLANATION_METHODS),
-                         help=f"comma-separated (default: {','.join(EXPLANATION_METHODS)})")
+    explain.add_argument("--methods", default=None,
+                         help=f"comma-separated, of {', '.join(EXPLANATION_METHODS)} (default: "
+                              f"{','.join(DEFAULT_METHODS['farm'])}; an ImageNet model: "
+                              f"{','.join(DEFAULT_METHODS['imagenet'])})")
     explain.add_argument("--n", type=int, default=4000, help="RISE masks (default: 4000)")
     explain.add_argument("--s", type=int, default=8, help="RISE grid size (default: 8)")
     explain.add_argument("--p1", type=float, default=0.5, help="RISE keep probability in (0, 1) (default: 0.5)")

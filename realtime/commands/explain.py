@@ -10,13 +10,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from engine.choices import DEFAULT_METHODS
 from engine.detection.hunter import bgr_to_tensor
 from engine.device import cpu_computes_in, resolve_device
 from engine.errors import SaviourError, warn
 from engine.explain import METHODS, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
+from engine.explain.methods import ClassEvidence
+from engine.images import image_files
 from engine.models import FARM_LABELS, FarmClassifier, load_classifier, save_checkpoint
+from engine.models.imagenet import ImageNetClassifier
 from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from farm.crops import world_crops
@@ -38,6 +42,7 @@ FARM_TRAIN_SEEDS = range(200, 300)
 FARM_VALIDATION_SEEDS = range(6000, 6010)
 EXPLAIN_SEED = 7000        # the world whose crops explanations are scored on; never trained on
 AUTOCAST = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PAPER_ROWS_PER_STEP = 8    # the RISE paper's evaluation removes or inserts 224 x 8 pixels a step
 
 
 def train_farm(args: argparse.Namespace) -> None:
@@ -69,10 +74,15 @@ def explain(args: argparse.Namespace) -> None:
     if autocast is not None and device.type == "cpu" and not cpu_computes_in(autocast):
         warn(f"this CPU has no {args.autocast} instructions: --autocast {args.autocast} runs slower than float32 here")
     model = _load_model(args, device)
-    methods = _methods(args.methods)
+    imagenet = isinstance(model, ImageNetClassifier)
+    methods = _methods(args.methods or ",".join(DEFAULT_METHODS["imagenet" if imagenet else "farm"]))
+    if "evidence" in methods:
+        ClassEvidence.check(model)
     check_mask_settings(args.n, args.s, args.p1, (model.input_size, model.input_size))
     target = class_index(model, args.target)
-    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
+    samples = _samples(args, model, target)
+    # ImageNet models: the RISE paper's evaluation, 8 image rows' worth of pixels a step
+    curve_steps = args.curve_steps or (model.input_size // PAPER_ROWS_PER_STEP if imagenet else None)
     prepare_folder(args.out)
     masks = generate_masks(args.n, args.s, args.p1, (model.input_size, model.input_size),
                            generator=torch.Generator().manual_seed(args.seed), device=device, sampler=args.masks)
@@ -80,12 +90,12 @@ def explain(args: argparse.Namespace) -> None:
                 "estimator": args.estimator}
     with tqdm(total=len(samples), desc="explain", unit="image") as bar:
         report = explain_samples(model, samples, methods, settings, device, seed=args.seed, progress=bar,
-                                 curve_steps=args.curve_steps)
+                                 curve_steps=curve_steps)
     rise = (f"N={args.n} s={args.s} p1={args.p1}, {args.estimator} estimator, {args.masks} masks"
             + (f", {args.autocast} autocast" if autocast else ""))
     context = {"weights": args.weights, "images": len(samples), "rise": rise,
-               "deletion/insertion steps": args.curve_steps or "one per image row",
-               "source": ", ".join(args.image) if args.image else f"world seed {args.seed} crops"}
+               "deletion/insertion steps": curve_steps or "one per image row",
+               "source": _source(args)}
     table = write_report(report, model.labels, Path(args.out), context)
     print(markdown_table(table))
     print(f"wrote {args.out}/report.md, report.json, figure.png")
@@ -103,6 +113,21 @@ def _methods(text: str) -> list[str]:
     if unknown or not methods:
         raise SaviourError(f"--methods: unknown method {', '.join(unknown) or '(none)'} (known: {', '.join(METHODS)})")
     return methods
+
+
+def _samples(args, model, target: int | None) -> list[Sample]:
+    if args.image and args.images:
+        raise SaviourError("give image files (--image) or a folder (--images), not both")
+    if args.images:
+        files = image_files(args.images)
+        return _image_samples([str(f) for f in files[::max(1, len(files) // args.limit)][:args.limit]], model, target)
+    return _image_samples(args.image, model, target) if args.image else _crop_samples(args, model, target)
+
+
+def _source(args) -> str:
+    if args.images:
+        return f"{args.images}: {args.limit} photos, evenly spread by name"
+    return ", ".join(args.image) if args.image else f"world seed {args.seed} crops"
 
 
 def _crop_samples(args, model, target: int | None) -> list[Sample]:
@@ -123,10 +148,10 @@ def _true_class(model, crop_label: int) -> int:
     return model.labels.index(name)
 
 
-def _image_samples(args, model, target: int | None) -> list[Sample]:
+def _image_samples(paths: list[str], model, target: int | None) -> list[Sample]:
     size = model.input_size
     samples = []
-    for path in args.image:
+    for path in paths:
         if not Path(path).is_file():   # checked first: OpenCV would also print a warning of its own
             raise SaviourError(f"{path}: not a readable image (no such file)")
         image = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -168,7 +193,7 @@ def attack_explanation(args: argparse.Namespace) -> None:
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
                                masks=masks, batch_size=args.batch_size, map_loss=args.map_loss)
     target = class_index(model, args.target)
-    samples = _image_samples(args, model, target) if args.image else _crop_samples(args, model, target)
+    samples = _image_samples(args.image, model, target) if args.image else _crop_samples(args, model, target)
     targets = [_target_map(args.target_map, sample, size) for sample in samples]
     prepare_folder(args.out)
     with tqdm(total=len(samples) * args.steps, desc="attack", unit="step") as bar:

@@ -50,7 +50,7 @@ def test_gradcam_weights_the_last_conv_by_its_mean_gradient():
     torch.testing.assert_close(explain(model, x, "gradcam", target=1), expected, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", [m for m in METHODS if m != "gradcam"])
+@pytest.mark.parametrize("method", [m for m in METHODS if m not in ("gradcam", "evidence")])
 def test_no_target_explains_each_images_predicted_class(method):
     model = Linear()
     favours_0 = image(2) * (model.w[0] > model.w[1]).detach()
@@ -63,6 +63,24 @@ def test_no_target_explains_each_images_predicted_class(method):
 
     assert maps(None).shape == (2, 8, 10)
     torch.testing.assert_close(maps(None), maps(predicted))
+
+
+def test_the_evidence_map_is_the_class_logit_at_each_position_upsampled():
+    from tests.engine.detection.test_evidence import LABELS, colour_classifier
+
+    model, x = colour_classifier(), torch.full((3, 224, 224), 0.25)
+    x[:, 48:112, 112:176] = 1.0                                  # white: the hen's evidence, map cells 2-3 x 4-5
+    hen = explain(model, x, "evidence", target=LABELS.index("hen"))
+    assert hen.shape == (224, 224)
+    y, x_ = divmod(int(hen.argmax()), 224)
+    assert 32 <= y <= 128 and 96 <= x_ <= 192
+    coarse = model.evidence(x[None])[0, LABELS.index("hen")]
+    assert hen.max() <= coarse.max() + 1e-4 and hen.min() >= coarse.min() - 1e-4
+
+
+def test_the_evidence_method_needs_a_model_with_class_evidence():
+    with pytest.raises(SaviourError, match="needs a model that ends in average pooling and a linear layer"):
+        explain(Linear(), image(), "evidence", target=0)
 
 
 def test_gradcam_without_a_conv_layer_says_so():
