@@ -54,7 +54,7 @@ class IntegratedGradients(_Captum):
         self.steps, self.batch_size = steps, batch_size
 
     def _attribute(self, model, forward, image, index) -> torch.Tensor:
-        from captum.attr import IntegratedGradients as Captums   # Captum takes seconds to import
+        from captum.attr import IntegratedGradients as Captums  # Captum takes seconds to import
         attribution = Captums(forward).attribute(image, baselines=neutral_image(model, image), target=index,
                                                  n_steps=self.steps, internal_batch_size=self.batch_size)
         return attribution.sum(1).abs()

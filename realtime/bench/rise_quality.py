@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engine.explain import generate_masks, rise
 from engine.choices import RISE_ESTIMATORS, RISE_SAMPLERS
+from engine.explain import generate_masks, rise
 from engine.explain.rise import DEFAULT_BATCH, masked_images, neutral_input
 from engine.explain.targets import ClassProbability
 from realtime.bench.explain import notebook_rise

@@ -22,8 +22,8 @@ from engine.errors import SaviourError
 from engine.models import load_classifier
 from farm.world import FarmWorld
 from realtime.bench.app import batch_speed, live_fps, soak_growth_mb
-from realtime.bench.real_world import real_world_rows
 from realtime.bench.explain import mask_rates, model_pass_seconds, resnet18, rise_seconds, sync
+from realtime.bench.real_world import real_world_rows
 from realtime.choices import ATTACK_EPS, ATTACK_STEPS
 from realtime.pipeline.defended import pipeline_for
 from realtime.pipeline.heatmap import LiveHeatmap

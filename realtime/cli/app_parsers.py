@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from realtime.choices import (ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS,
-                              PHOTO_DEMO_FRACTION)
+from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS, PHOTO_DEMO_FRACTION
 from realtime.cli.arguments import (
     add_attack_eps,
     add_config,

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from blocks.choices import (DEFAULT_LIBRARY, HUNTER, LARGE_BLOCKS, PATCH, PATCH_AREA, PATCH_STEPS, PATCH_TARGET,
-                            PURPOSES, SCENE_STEPS)
+from blocks.choices import (
+    DEFAULT_LIBRARY,
+    HUNTER,
+    LARGE_BLOCKS,
+    PATCH,
+    PATCH_AREA,
+    PATCH_STEPS,
+    PATCH_TARGET,
+    PURPOSES,
+    SCENE_STEPS,
+)
 from blocks.choices import METHODS as BLOCK_METHODS
-from engine.choices import (ATTACKABLE, AUTOCAST_CHOICES, DEFAULT_METHODS, EXPLANATION_METHODS, MAP_LOSSES,
-                            RISE_ESTIMATORS, RISE_SAMPLERS)
-from realtime.cli.arguments import (add_config, add_detector, add_device, add_image_folder, add_images, add_model,
-                                    add_weights, handler, subcommand)
+from engine.choices import (
+    ATTACKABLE,
+    AUTOCAST_CHOICES,
+    DEFAULT_METHODS,
+    EXPLANATION_METHODS,
+    MAP_LOSSES,
+    RISE_ESTIMATORS,
+    RISE_SAMPLERS,
+)
+from realtime.cli.arguments import (
+    add_config,
+    add_detector,
+    add_device,
+    add_image_folder,
+    add_images,
+    add_model,
+    add_weights,
+    handler,
+    subcommand,
+)
 from realtime.cli.types import (
     area_range,
     at_least,

@@ -106,9 +106,9 @@ def test_bad_requests_are_named(kwargs, message):
 
 def test_gradcam_of_the_hunter_uses_its_spatial_layer():
     # the hunter runs its convolutions on folded weights, so a hook on its Conv2d modules sees nothing
+    from engine.detection.hunter import bgr_to_tensor
     from engine.models import load_classifier
     from farm.patches import world_patches
-    from engine.detection.hunter import bgr_to_tensor
 
     hunter = load_classifier("hunter", device="cpu")
     patches, labels = world_patches([5000], frames_per_world=2, seed=0)

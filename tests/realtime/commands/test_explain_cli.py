@@ -5,10 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.detection.hunter import bgr_to_tensor
 from engine.choices import DEFAULT_METHODS
+from engine.detection.hunter import bgr_to_tensor
 from engine.errors import SaviourError
-from engine.explain import METHODS
 from engine.explain.metrics import deletion_auc, insertion_auc
 from engine.models.farm import FARM_LABELS
 from realtime.commands.explain import EXPLAIN_SEED, _crop_samples
