@@ -8,6 +8,8 @@ EXPLANATION_METHODS = ("rise", "integrated_gradients", "saliency", "gradcam", "o
 DEFAULT_METHODS = {"farm": EXPLANATION_METHODS[:5], "imagenet": ("rise", "integrated_gradients", "saliency",
                                                                  "gradcam", "evidence")}
 ATTACKABLE = ("saliency", "rise")   # explanations the attack can differentiate through
+# the attack on pairs of photos (engine.explain.pair_attack): Dombrowski et al.'s explanations
+PAIR_METHODS = ("gradient", "gradient_x_input", "integrated_gradients", "rise")
 MAP_LOSSES = ("ssim", "mse")       # how the attack measures the map's distance to its target
 AUTOCAST_CHOICES = ("none", "bf16", "fp16")   # the dtype RISE may run its model passes in
 RISE_ESTIMATORS = ("centred", "paper")        # see engine.explain.rise

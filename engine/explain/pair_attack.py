@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from engine.choices import PAIR_METHODS
 from engine.errors import SaviourError
 from engine.explain.attack import softplus_copy
 from engine.explain.rise import rise
 from engine.explain.targets import ClassProbability
 
-PAIR_METHODS = ("gradient", "gradient_x_input", "integrated_gradients", "rise")
 IG_STEPS = 30
 
 

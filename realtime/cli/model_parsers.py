@@ -22,6 +22,7 @@ from engine.choices import (
     DEFAULT_METHODS,
     EXPLANATION_METHODS,
     MAP_LOSSES,
+    PAIR_METHODS,
     RISE_ESTIMATORS,
     RISE_SAMPLERS,
 )
@@ -39,6 +40,7 @@ from realtime.cli.arguments import (
 from realtime.cli.types import (
     area_range,
     at_least,
+    bound_list,
     budget_list,
     class_balance,
     eps_fraction,
@@ -140,15 +142,29 @@ def add_attack_explanation(sub) -> None:
         saviour attack-explanation --map-loss mse           # the paper's squared distance instead of SSIM
         saviour attack-explanation --image cow.png --target-map centre --eps 8/255
         saviour attack-explanation --weights torchvision:resnet18 --image dog.jpg --target-map centre
+        saviour attack-explanation --model efficientnet_lite0 --images photos/ --pairs 50   # Dombrowski et al.'s
         """, handler("explain", "attack_explanation"))
     add_images(attack, "attack", crops=20)
+    attack.add_argument("--images", default=None, metavar="DIR",
+                        help="an ImageNet model's attack as Dombrowski et al. ran it: each photo's map pushed "
+                             "toward another photo's, with their loss, optimiser and steps")
+    attack.add_argument("--pairs", type=at_least(1), default=50,
+                        help="with --images: pairs of photos, evenly spread over the folder by name (default: 50)")
+    attack.add_argument("--methods", default="gradient,gradient_x_input",
+                        help=f"with --images: comma-separated, of {', '.join(PAIR_METHODS)} "
+                             "(default: gradient,gradient_x_input)")
+    attack.add_argument("--bounds", type=bound_list, default=(None, 8 / 255),
+                        help="with --images: L-infinity bounds to run, 'none' for the valid pixel range alone "
+                             "(default: none,8/255)")
     attack.add_argument("--method", default="saliency", choices=ATTACKABLE, help="explanation to attack")
     attack.add_argument("--target", default=None, help=argparse.SUPPRESS)
     attack.add_argument("--target-map", default=None,
                         help="centre, away (the corner farthest from the object; crops only) or a grayscale image")
     attack.add_argument("--eps", type=eps_fraction, default=8 / 255, help="L-infinity budget, e.g. 8/255 (default)")
-    attack.add_argument("--steps", type=at_least(1), default=200, help="Adam steps (default: 200)")
-    attack.add_argument("--lr", type=positive, default=0.002, help="Adam learning rate (default: 0.002)")
+    attack.add_argument("--steps", type=at_least(1), default=None,
+                        help="Adam steps (default: 200; with --images 1500, theirs)")
+    attack.add_argument("--lr", type=positive, default=None,
+                        help="Adam learning rate (default: 0.002; with --images 2e-4 on the normalised photo, theirs)")
     attack.add_argument("--gamma", type=not_negative, default=10.0, help="weight of keeping the output (default: 10)")
     attack.add_argument("--map-loss", default="ssim", choices=MAP_LOSSES,
                         help="distance of the map to its target: 1 - SSIM of maps scaled to [0, 1], what the report "

@@ -34,6 +34,11 @@ def budget_list(text: str) -> tuple[float, ...]:
     return tuple(attack_budget(v) for v in text.split(","))
 
 
+def bound_list(text: str) -> tuple[float | None, ...]:
+    """L-infinity bounds, 'none' for only the valid pixel range: e.g. none,8/255."""
+    return tuple(None if v.strip() == "none" else attack_budget(v) for v in text.split(","))
+
+
 def at_least(minimum: int):
     """An integer type for settings with a lower bound, so a config file's value is range-checked too."""
     def parse(text: str) -> int:

@@ -42,6 +42,7 @@ FARM_TRAIN_SEEDS = range(200, 300)
 FARM_VALIDATION_SEEDS = range(6000, 6010)
 EXPLAIN_SEED = 7000        # the world whose crops explanations are scored on; never trained on
 AUTOCAST = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+FARM_ATTACK_STEPS, FARM_ATTACK_LR = 200, 0.002
 PAPER_ROWS_PER_STEP = 8    # the RISE paper's evaluation removes or inserts 224 x 8 pixels a step
 
 
@@ -184,6 +185,11 @@ def attack_explanation(args: argparse.Namespace) -> None:
     model = _load_model(args, device)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
+    if args.images:
+        from realtime.commands.pair_attack import pair_attack
+
+        return pair_attack(args, model, device)
+    args.steps, args.lr = args.steps or FARM_ATTACK_STEPS, args.lr or FARM_ATTACK_LR
     size = (model.input_size, model.input_size)
     masks = None
     if args.method == "rise":

@@ -162,3 +162,38 @@ def test_curve_steps_set_the_deletion_and_insertion_resolution(random_hunter):
         assert coarse.scores["saliency"][metric] == [pytest.approx(value)]
         assert fine.scores["saliency"][metric] != coarse.scores["saliency"][metric]
 
+
+
+@pytest.fixture
+def two_photos(tmp_path):
+    from skimage import data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("chelsea", "coffee"):
+        cv2.imwrite(str(photos / f"{name}.png"), getattr(data, name)()[..., ::-1])
+    return photos
+
+
+def test_the_pair_attack_reports_each_method_and_bound(tmp_path, capsys, two_photos):
+    code, out, err = run(capsys, "attack-explanation", "--model", "efficientnet_lite0", "--images", str(two_photos),
+                         "--pairs", "1", "--steps", "2", "--methods", "gradient", "--device", "cpu",
+                         "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert list(report["summary"]) == ["gradient, unbounded", "gradient, L-inf 8/255"]
+    bounded = report["summary"]["gradient, L-inf 8/255"]
+    assert bounded["pairs"] == 1 and bounded["linf"]["median"] <= 8 + 1e-3
+    assert {"pearson_adversarial_vs_target", "ssim_adversarial_vs_original", "psnr"} <= set(bounded)
+    assert [p["photo"] for p in report["pairs"]] == ["chelsea.png"] * 2
+    assert cv2.imread(str(tmp_path / "r" / "figure.png")) is not None and "| gradient, unbounded | 1 |" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--methods", "lrp"], "--methods: unknown method lrp (known with --images: gradient, "),
+    (["--weights", "farm"], "--images attacks an ImageNet model's maps"),
+])
+def test_pair_attack_bad_input(tmp_path, capsys, two_photos, argv, message):
+    argv = ["--model", "efficientnet_lite0", *argv] if "--weights" not in argv else argv
+    code, _, err = run(capsys, "attack-explanation", "--images", str(two_photos), *argv, "--out", str(tmp_path / "r"))
+    assert code == 2 and message in err and not (tmp_path / "r").exists()
