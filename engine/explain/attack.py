@@ -146,6 +146,9 @@ def softplus_copy(model: nn.Module, beta: float) -> nn.Module:
 
 
 def _smooth(module: nn.Module, beta: float) -> nn.Module:
+    if (isinstance(module, nn.Conv2d) and module.groups > 1 and isinstance(module.padding, tuple)
+            and not module.weight.requires_grad):
+        return _GroupedConv(module)
     if isinstance(module, nn.ReLU):
         return nn.Softplus(beta)
     if isinstance(module, nn.ReLU6):
@@ -155,6 +158,39 @@ def _smooth(module: nn.Module, beta: float) -> nn.Module:
     if isinstance(module, nn.Hardswish):     # x * hardsigmoid(x)
         return _SoftClamp(beta, -3.0, 3.0, 1 / 6, times_input=True)
     return softplus_copy(module, beta)
+
+
+class _GroupedConv(nn.Module):
+    """A grouped convolution (sharing the module's weights) whose input gradient is written as a
+    transposed convolution, so that its own gradient is one convolution. PyTorch's double backward
+    of a grouped convolution runs one convolution per group: 9,000 calls a step for
+    EfficientNet-Lite0's depthwise layers, several times slower. Weights get no gradient here."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        return _GradientAsTransposed.apply(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
+
+
+class _GradientAsTransposed(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        ctx.save_for_backward(weight)
+        ctx.settings = stride, padding, dilation, groups, x.shape[-2:]
+        return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, = ctx.saved_tensors
+        stride, padding, dilation, groups, size = ctx.settings
+        # the output padding that gives back the input's size when the stride dropped pixels
+        extra = tuple(size[i] - ((grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i]
+                                 + dilation[i] * (weight.shape[2 + i] - 1) + 1) for i in (0, 1))
+        grad_x = F.conv_transpose2d(grad, weight, None, stride, padding, extra, groups, dilation)
+        return grad_x, None, None, None, None, None, None
 
 
 class _SoftClamp(nn.Module):

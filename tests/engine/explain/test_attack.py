@@ -104,6 +104,22 @@ class _FunctionalHardsigmoid(nn.Module):
         return nn.functional.hardsigmoid(x)
 
 
+@pytest.mark.parametrize("stride, size", [(1, 9), (2, 9), (2, 10)])
+def test_the_smooth_copys_grouped_convolutions_have_the_same_first_and_second_derivatives(stride, size):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 4, 3, stride=stride, padding=1, groups=4).double().requires_grad_(False)
+    smooth = softplus_copy(nn.Sequential(conv), beta=10.0)
+    assert type(smooth[0]).__name__ == "_GroupedConv"
+    x = torch.rand(1, 4, size, size, dtype=torch.float64, requires_grad=True)
+    weights = torch.rand_like(conv(x))
+    second = []
+    for net in (nn.Sequential(conv), smooth):
+        gradient, = torch.autograd.grad((net(x) ** 2 * weights).sum(), x, create_graph=True)
+        second.append((gradient, torch.autograd.grad((gradient ** 3).sum(), x)[0]))
+    for ours, theirs in zip(second[1], second[0]):
+        torch.testing.assert_close(ours, theirs)
+
+
 def test_a_network_without_second_derivatives_is_refused_clearly(image):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 6, 3), _FunctionalHardsigmoid(), nn.Flatten(), nn.LazyLinear(3)).eval()
