@@ -20,14 +20,14 @@ from engine.explain.targets import ClassProbability
 
 
 class Rise:
-    """RISE: the probability of the target under random masks (masks, n, s, p1, generator, estimator:
-    see engine.explain.rise); `autocast` runs the model's passes in that dtype (e.g. torch.bfloat16)."""
+    """RISE: the probability of the target under random masks (masks, n, s, p1, generator, estimator,
+    sampler: see engine.explain.rise); `autocast` runs the model's passes in that dtype (e.g. torch.bfloat16)."""
 
     def __init__(self, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
                  generator: torch.Generator | None = None, batch_size: int = DEFAULT_BATCH,
-                 autocast: torch.dtype | None = None, estimator: str = "centred"):
+                 autocast: torch.dtype | None = None, estimator: str = "centred", sampler: str = "sobol"):
         self.settings = {"masks": masks, "n": n, "s": s, "p1": p1, "generator": generator,
-                         "batch_size": batch_size, "autocast": autocast, "estimator": estimator}
+                         "batch_size": batch_size, "autocast": autocast, "estimator": estimator, "sampler": sampler}
 
     def attribute(self, model: nn.Module, image: torch.Tensor, target) -> torch.Tensor:
         score = target if callable(target) else ClassProbability(target)

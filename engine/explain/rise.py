@@ -56,13 +56,14 @@ def masked_images(image: torch.Tensor, masks: torch.Tensor, baseline: float | to
 def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 4000, s: int = 8, p1: float = 0.5,
          target=None, batch_size: int = DEFAULT_BATCH, generator: torch.Generator | None = None,
          autocast: torch.dtype | None = None, baseline: float | torch.Tensor | None = None,
-         estimator: str = "centred") -> torch.Tensor:
+         estimator: str = "centred", sampler: str = "sobol") -> torch.Tensor:
     """RISE maps of `x` (C x H x W or B x C x H x W, values in [0, 1]).
 
     Args:
         model: any callable from an image batch to an output batch (logits, dense maps, ...).
         masks: N x 1 x H x W masks to reuse (the same masks make maps comparable); else N = `n` masks
-            with grid `s` and keep probability `p1` are generated with `generator`.
+            with grid `s` and keep probability `p1` are generated with `generator` and `sampler`
+            ("sobol" by default: the same map from fewer masks than "random", see engine.explain.masks).
         target: None (every class's probability), a class index, or a callable output -> scores (see targets).
         batch_size: masked images per forward pass; memory grows with it, not with N (also when the
             map is differentiated: see `_BoundedRise`).
@@ -76,7 +77,8 @@ def rise(model, x: torch.Tensor, masks: torch.Tensor | None = None, n: int = 400
     batched = x.dim() == 4
     images = x if batched else x.unsqueeze(0)
     if masks is None:
-        masks = generate_masks(n, s, p1, tuple(images.shape[-2:]), generator=generator, device=images.device)
+        masks = generate_masks(n, s, p1, tuple(images.shape[-2:]), generator=generator, device=images.device,
+                               sampler=sampler)
     score = as_target(target)
     baseline = neutral_input(model) if baseline is None else baseline
     centre = mean_mask(masks, estimator)

@@ -56,18 +56,18 @@ class StreamingRise:
         decay: weight of the past per update (default 1 - per_frame / n: about one bank's worth of memory).
         colours: the ColourRange to scale the map by (a new one when None); several streams may share one.
         follow_colours: whether this stream moves the range toward its map (False: it only reads it).
-        estimator: "centred" (default) or "paper", as for `rise`.
+        estimator, sampler: as for `rise` (centred, Sobol masks by default).
     """
 
     def __init__(self, model, size: tuple[int, int], target, n: int = 512, s: int = 8, p1: float = 0.5,
                  per_frame: int = 8, decay: float | None = None, cut_threshold: float = 0.12,
                  colours: ColourRange | None = None, follow_colours: bool = True,
                  generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                 estimator: str = "centred"):
+                 estimator: str = "centred", sampler: str = "sobol"):
         self.model, self.score, self.p1 = model, as_target(target), p1
         check_estimator(estimator)
         self.centred = estimator == "centred"
-        self.masks = generate_masks(n, s, p1, size, generator=generator, device=device)
+        self.masks = generate_masks(n, s, p1, size, generator=generator, device=device, sampler=sampler)
         self.per_frame = min(per_frame, n)
         self.decay = 1 - self.per_frame / n if decay is None else decay
         self.cut_threshold = cut_threshold

@@ -118,9 +118,9 @@ def add_explain(sub) -> None:
     explain.add_argument("--estimator", default="centred", choices=RISE_ESTIMATORS,
                          help="RISE's estimator: centred (score minus the mean score: the same map from fewer "
                               "masks) or the paper's (default: centred)")
-    explain.add_argument("--masks", default="random", choices=RISE_SAMPLERS,
-                         help="RISE's masks: independent random grids (the paper) or a scrambled Sobol sequence "
-                              "(default: random)")
+    explain.add_argument("--masks", default="sobol", choices=RISE_SAMPLERS,
+                         help="RISE's masks: a scrambled Sobol sequence (the same map from fewer masks) or "
+                              "independent random grids, the paper's (default: sobol)")
     explain.add_argument("--batch-size", type=at_least(1), default=128, help="inputs per forward pass (default: 128)")
     explain.add_argument("--autocast", choices=AUTOCAST_CHOICES, default="none",
                          help="run RISE's model passes in this precision, for slightly different maps: faster "
