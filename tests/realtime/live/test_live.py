@@ -269,24 +269,37 @@ def grab(env, region):
     return np.load(path)
 
 
-@needs_x
-def test_keys_in_a_real_window_change_the_view(display, tmp_path):
-    env = dict(display, SHOT_DIR=str(tmp_path))
-    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", "--out-dir", str(tmp_path), "--device", "cpu"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+AFTER_VIEW = {"left": 0, "top": 0, "width": 640, "height": 360}
+
+
+def start_in_after_view(env, tmp_path, *flags) -> tuple[subprocess.Popen, str]:
+    """`saviour live` in a window, switched from side by side to the defended view alone and moved to
+    the screen's corner (AFTER_VIEW)."""
+    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", *flags, "--out-dir", str(tmp_path),
+                            "--device", "cpu"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         window = wait_for(lambda: xdotool(env, "search", "--name", "saviour live").split("\n")[0])
         assert wait_for(lambda: window_width(env, window) == 1280)             # side by side
         xdotool(env, "windowactivate", "--sync", window)
         xdotool(env, "key", "--window", window, "v")
         assert wait_for(lambda: window_width(env, window) == 640)              # after only
-        region = {"left": 0, "top": 0, "width": 640, "height": 360}
         xdotool(env, "windowmove", "--sync", window, "0", "0")
-        time.sleep(1.0)
-        plain = grab(env, region).astype(int)
+    except BaseException:
+        app.kill()
+        raise
+    time.sleep(1.0)
+    return app, window
+
+
+@needs_x
+def test_keys_in_a_real_window_change_the_view(display, tmp_path):
+    env = dict(display, SHOT_DIR=str(tmp_path))
+    app, window = start_in_after_view(env, tmp_path)
+    try:
+        plain = grab(env, AFTER_VIEW).astype(int)
         xdotool(env, "key", "--window", window, "h")                          # heatmap on: jet colours
         time.sleep(3.0)
-        heat = grab(env, region).astype(int)
+        heat = grab(env, AFTER_VIEW).astype(int)
         assert np.abs(heat - plain).mean() > 10
         xdotool(env, "key", "--window", window, "s")
         wait_for(lambda: (tmp_path / "snapshot-001.png").exists())
@@ -304,22 +317,13 @@ def blue_share(bgr: np.ndarray) -> float:
 @needs_x
 def test_a_real_model_runs_in_a_window_with_its_evidence_heatmap(display, tmp_path):
     env = dict(display, SHOT_DIR=str(tmp_path))
-    app = subprocess.Popen([sys.executable, "-m", "realtime", "live", "--model", "efficientnet_lite0", "--out-dir", str(tmp_path), "--device", "cpu"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app, window = start_in_after_view(env, tmp_path, "--model", "efficientnet_lite0")
     try:
-        window = wait_for(lambda: xdotool(env, "search", "--name", "saviour live").split("\n")[0])
-        assert wait_for(lambda: window_width(env, window) == 1280)             # side by side
-        xdotool(env, "windowactivate", "--sync", window)
-        xdotool(env, "key", "--window", window, "v")
-        assert wait_for(lambda: window_width(env, window) == 640)              # after only
-        xdotool(env, "windowmove", "--sync", window, "0", "0")
-        time.sleep(1.0)
-        region = {"left": 0, "top": 0, "width": 640, "height": 360}
-        plain = grab(env, region).astype(int)
+        plain = grab(env, AFTER_VIEW).astype(int)
         for key in ("b", "h"):                      # the patch off, the class-evidence heatmap on
             xdotool(env, "key", "--window", window, key)
         time.sleep(3.0)
-        heat = grab(env, region).astype(int)
+        heat = grab(env, AFTER_VIEW).astype(int)
         assert blue_share(heat) > blue_share(plain) + 0.15          # the jet colours of little evidence
         xdotool(env, "key", "--window", window, "q")
         assert app.wait(timeout=30) == 0
