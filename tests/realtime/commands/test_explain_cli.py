@@ -31,7 +31,7 @@ def test_explain_scores_world_crops_and_writes_table_and_figure(tmp_path, capsys
 def test_explain_with_bf16_autocast_says_so_in_the_report(tmp_path, capsys):
     code, _, _ = run(capsys, "explain", "--crops", "1", "--n", "16", "--methods", "rise", "--autocast", "bf16",
                      "--device", "cpu", "--out", str(tmp_path))
-    assert code == 0 and "N=16 s=8 p1=0.5, centred estimator, random masks, bf16 autocast" in (tmp_path / "report.md").read_text()
+    assert code == 0 and "N=16 s=8 p1=0.5, centred estimator, sobol masks, bf16 autocast" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.parametrize("native", [False, True])
