@@ -142,14 +142,20 @@ def _rise_one(model, image, masks, p1, score, batch_size, autocast, baseline, ce
             out = model(masked)
         scores.append(score(out).float())
     single = scores[0].dim() == 1
-    scores = torch.cat(scores).reshape(n, -1)
-    # one product over all masks at the end: a running sum of per-batch products would read and
-    # write the K x H x W total once per batch (200 MB for ImageNet's 1000 classes at 224x224)
-    maps = scores.T @ masks.reshape(n, h * w)
-    if centre is not None:   # Σ s_i (m_i − centre), without an N x H x W copy of the masks
-        maps = maps - scores.sum(0)[:, None] * centre[None]
-    maps = (maps / (n * p1)).reshape(-1, h, w)
+    maps = weighted_masks(torch.cat(scores).reshape(n, -1), masks, p1, centre)
     return maps[0] if single else maps
+
+
+def weighted_masks(scores: torch.Tensor, masks: torch.Tensor, p1: float, centre: torch.Tensor | None) -> torch.Tensor:
+    """The maps (K x H x W) of N x K scores of N masks: Σ s_i m_i / (N p1), or Σ s_i (m_i − centre) / (N p1).
+
+    One product over all masks at the end: a running sum of per-batch products would read and write
+    the K x H x W total once per batch (200 MB for ImageNet's 1000 classes at 224x224)."""
+    n, _, h, w = masks.shape
+    maps = scores.T @ masks.reshape(n, h * w)
+    if centre is not None:   # without an N x H x W copy of the masks
+        maps = maps - scores.sum(0)[:, None] * centre[None]
+    return (maps / (n * p1)).reshape(-1, h, w)
 
 
 def autocast_context(device: torch.device, dtype: torch.dtype | None):

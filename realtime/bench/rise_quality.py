@@ -18,7 +18,7 @@ import torch
 
 from engine.choices import RISE_ESTIMATORS, RISE_SAMPLERS
 from engine.explain import generate_masks, rise
-from engine.explain.rise import DEFAULT_BATCH, masked_images, neutral_input
+from engine.explain.rise import DEFAULT_BATCH, masked_images, mean_mask, neutral_input, weighted_masks
 from engine.explain.targets import ClassProbability
 from realtime.bench.explain import notebook_rise
 
@@ -63,10 +63,7 @@ def scores(model, image: torch.Tensor, masks: torch.Tensor, target: int) -> torc
 
 def prefix_map(probabilities: torch.Tensor, masks: torch.Tensor, count: int, estimator: str) -> torch.Tensor:
     """The map of the first `count` masks by `estimator` (H x W)."""
-    weights = probabilities[:count]
-    if estimator == "centred":
-        weights = weights - weights.mean()
-    return (weights @ masks[:count].flatten(1)).view(masks.shape[-2:]) / (count * P1)
+    return weighted_masks(probabilities[:count, None], masks[:count], P1, mean_mask(masks[:count], estimator))[0]
 
 
 @torch.no_grad()
