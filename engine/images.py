@@ -23,6 +23,11 @@ def image_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def evenly_spread(files: list[Path], count: int) -> list[Path]:
+    """At most `count` of `files`, taken at an even step through them (every k-th by name)."""
+    return files[::max(1, len(files) // count)][:count]
+
+
 def centre_crop(image: np.ndarray, side: int, resize: int) -> np.ndarray:
     """A BGR image resized (area) to short side `resize`, then its central `side` x `side` square."""
     height, width = image.shape[:2]

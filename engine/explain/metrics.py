@@ -1,6 +1,6 @@
 """Comparing explanation maps and scoring them against the model and the ground truth.
 
-- SSIM, MSE and PSNR between two maps, each first scaled to [0, 1] (scikit-image); `ssim_torch`, the
+- SSIM, MSE and PSNR between two maps, and their Pearson correlation, each first scaled to [0, 1] (scikit-image); `ssim_torch`, the
   same SSIM differentiable in torch, for attacks that optimise it.
 - Deletion and insertion AUC (Petsiuk et al. 2018): pixels removed from the image, or inserted
   into a blurred copy, in decreasing saliency; the area under the class-probability curve. A removed
@@ -36,6 +36,12 @@ def compare_maps(a, b) -> dict:
     mse = float(mean_squared_error(a, b))
     return {"ssim": float(structural_similarity(a, b, data_range=1.0)), "mse": mse,
             "psnr": float(peak_signal_noise_ratio(a, b, data_range=1.0)) if mse > 0 else float("inf")}
+
+
+def pearson(a, b) -> float:
+    """Pearson correlation of two maps (tensors or arrays of the same size), in float64."""
+    a, b = (np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, np.float64).ravel() for m in (a, b))
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def heat_share(saliency, region) -> float:

@@ -18,6 +18,7 @@ import torch
 
 from engine.choices import RISE_ESTIMATORS, RISE_SAMPLERS
 from engine.explain import generate_masks, rise
+from engine.explain.metrics import pearson
 from engine.explain.rise import DEFAULT_BATCH, masked_images, mean_mask, neutral_input, weighted_masks
 from engine.explain.targets import ClassProbability
 from realtime.bench.explain import notebook_rise
@@ -47,10 +48,6 @@ class QualityCurves:
         """The fewest passes on the curve whose mean quality reaches the notebook's, or None."""
         reached = np.flatnonzero(self.mean(key) >= np.mean(self.notebook))
         return COUNTS[reached[0]] if len(reached) else None
-
-
-def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(torch.corrcoef(torch.stack([a.flatten().double(), b.flatten().double()]))[0, 1])
 
 
 @torch.no_grad()
@@ -138,12 +135,12 @@ def rise_quality_rows(folder, count: int = 10, reference_n: int = REFERENCE_MASK
     EfficientNet-Lite0 and each photo's top-1 class, and the time to the notebook's quality."""
     from tqdm import tqdm
 
-    from engine.images import image_files, read_crops
+    from engine.images import evenly_spread, image_files, read_crops
     from engine.models import load_classifier
 
     model = load_classifier("efficientnet_lite0")
     files = image_files(folder)
-    crops, _ = read_crops(files[::max(1, len(files) // count)][:count], model.input_size, model.resize_size)
+    crops, _ = read_crops(evenly_spread(files, count), model.input_size, model.resize_size)
     images = torch.from_numpy(np.ascontiguousarray(crops[..., ::-1])).permute(0, 3, 1, 2).float() / 255
     with torch.no_grad():
         targets = model(images).argmax(1).tolist()

@@ -18,12 +18,13 @@ from engine.explain import METHODS, generate_masks
 from engine.explain.attack import ExplanationAttack, away_target, centre_target
 from engine.explain.masks import check_mask_settings
 from engine.explain.methods import ClassEvidence
-from engine.images import image_files
+from engine.images import evenly_spread, image_files
 from engine.models import FARM_LABELS, FarmClassifier, load_classifier, save_checkpoint
 from engine.models.imagenet import ImageNetClassifier
 from engine.models.torchvision_models import PREFIX as TORCHVISION_PREFIX
 from engine.train import accuracy, fit
 from farm.crops import world_crops
+from realtime.commands.pair_attack import fixed_masks, pair_attack
 from realtime.commands.setup import class_index, listed_classes
 from realtime.io.video import prepare_folder, prepare_output
 from realtime.reports.attack import (
@@ -121,7 +122,7 @@ def _samples(args, model, target: int | None) -> list[Sample]:
         raise SaviourError("give image files (--image) or a folder (--images), not both")
     if args.images:
         files = image_files(args.images)
-        return _image_samples([str(f) for f in files[::max(1, len(files) // args.limit)][:args.limit]], model, target)
+        return _image_samples([str(f) for f in evenly_spread(files, args.limit)], model, target)
     return _image_samples(args.image, model, target) if args.image else _crop_samples(args, model, target)
 
 
@@ -186,16 +187,10 @@ def attack_explanation(args: argparse.Namespace) -> None:
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     if args.images:
-        from realtime.commands.pair_attack import pair_attack
-
         return pair_attack(args, model, device)
     args.steps, args.lr = args.steps or FARM_ATTACK_STEPS, args.lr or FARM_ATTACK_LR
     size = (model.input_size, model.input_size)
-    masks = None
-    if args.method == "rise":
-        check_mask_settings(args.n, args.s, 0.5, size)
-        masks = generate_masks(args.n, args.s, 0.5, size, generator=torch.Generator().manual_seed(args.seed),
-                               device=device)
+    masks = fixed_masks(args, model, device) if args.method == "rise" else None
     attack = ExplanationAttack(method=args.method, eps=args.eps, steps=args.steps, lr=args.lr, gamma=args.gamma,
                                masks=masks, batch_size=args.batch_size, map_loss=args.map_loss)
     target = class_index(model, args.target)

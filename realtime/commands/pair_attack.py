@@ -13,7 +13,7 @@ from engine.errors import SaviourError
 from engine.explain import generate_masks
 from engine.explain.masks import check_mask_settings
 from engine.explain.pair_attack import PairAttack
-from engine.images import image_files, read_crops
+from engine.images import evenly_spread, image_files, read_crops
 from engine.models.imagenet import ImageNetClassifier
 from realtime.io.video import prepare_folder
 from realtime.reports.pair_attack import FIGURE_PAIRS, Photo, attack_pair, markdown_table, write_pair_report
@@ -26,7 +26,7 @@ def pair_attack(args: argparse.Namespace, model, device: torch.device) -> None:
         raise SaviourError(f"--images attacks an ImageNet model's maps (such as --model efficientnet_lite0), "
                            f"not --weights {args.weights}")
     methods = _methods(args.methods)
-    masks = _rise_masks(args, model, device) if "rise" in methods else None
+    masks = fixed_masks(args, model, device) if "rise" in methods else None
     photos = _photos(args.images, 2 * args.pairs, model, device)
     pairs = [(photos[k], photos[k + len(photos) // 2]) for k in range(len(photos) // 2)]
     steps, lr = args.steps or PAIR_STEPS, args.lr or PAIR_LR
@@ -60,7 +60,8 @@ def _methods(text: str) -> list[str]:
     return methods
 
 
-def _rise_masks(args, model, device) -> torch.Tensor:
+def fixed_masks(args, model, device) -> torch.Tensor:
+    """The attacked RISE maps' masks (--n, --s, p1 0.5, seeded by --seed), checked first."""
     size = (model.input_size, model.input_size)
     check_mask_settings(args.n, args.s, 0.5, size)
     return generate_masks(args.n, args.s, 0.5, size, generator=torch.Generator().manual_seed(args.seed), device=device)
@@ -70,7 +71,7 @@ def _photos(folder, count: int, model, device) -> list[Photo]:
     files = image_files(folder)
     if len(files) < 2:
         raise SaviourError(f"{folder}: pairs need at least 2 photos, found {len(files)}")
-    chosen = files[::max(1, len(files) // count)][:count]
+    chosen = evenly_spread(files, count)
     chosen = chosen[:len(chosen) // 2 * 2]
     crops, kept = read_crops(chosen, model.input_size, model.resize_size)
     images = bgr_to_tensor(crops, device)

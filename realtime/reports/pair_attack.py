@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.explain.metrics import compare_maps
+from engine.explain.metrics import compare_maps, pearson
 from engine.explain.pair_attack import PairAttack
 from engine.files import save_figure, write_atomically
 
@@ -28,10 +28,6 @@ REPORTED = ("pearson", "ssim", "mse")
 class Photo:
     name: str
     image: torch.Tensor      # C x H x W in [0, 1]
-
-
-def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(np.corrcoef(a.flatten().double().numpy(), b.flatten().double().numpy())[0, 1])
 
 
 def attack_pair(model, attack: PairAttack, photo: Photo, other: Photo, progress=None) -> tuple[dict, dict]:

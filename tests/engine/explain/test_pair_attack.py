@@ -6,6 +6,7 @@ from torch import nn
 
 from engine.errors import SaviourError
 from engine.explain import generate_masks
+from engine.explain.metrics import pearson
 from engine.explain.pair_attack import PairAttack
 from engine.models.imagenet import ImageNetClassifier
 
@@ -20,9 +21,6 @@ def small_net(seed=0) -> ImageNetClassifier:
 def photo(seed):
     return torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(seed))
 
-
-def pearson(a, b):
-    return float(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1])
 
 
 @pytest.mark.parametrize("method", ["gradient", "gradient_x_input", "integrated_gradients"])

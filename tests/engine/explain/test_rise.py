@@ -5,6 +5,7 @@ from torch import nn
 
 from engine.errors import SaviourError
 from engine.explain import ClassProbability, DenseClassEvidence, generate_masks, rise
+from engine.explain.metrics import pearson
 from engine.explain.rise import masked_images
 from engine.models import Hunter
 
@@ -52,9 +53,6 @@ def test_rise_matches_the_formula_in_float64_numpy(estimator):
     assert ours.shape == (3, 24, 32)
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
 
-
-def pearson(a, b) -> float:
-    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
 @pytest.mark.parametrize("sampler", ["random", "sobol"])

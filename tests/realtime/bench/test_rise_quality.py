@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from engine.explain import generate_masks, rise
+from engine.explain.metrics import pearson
 from realtime.bench import rise_quality
 from realtime.bench.explain import notebook_rise
 from tests.engine.explain.test_rise import image, tiny_classifier
@@ -42,8 +43,8 @@ def test_the_notebook_pipeline_gives_our_map_when_it_masks_to_our_baseline():
     ours = rise(model, x, n=3000, target=0, estimator="paper", generator=torch.Generator().manual_seed(1))
     notebook = notebook_rise(model, x.permute(1, 2, 0).numpy(), 3000, 8, 0.5, np.random.default_rng(1), baseline=0.5)
     black = notebook_rise(model, x.permute(1, 2, 0).numpy(), 3000, 8, 0.5, np.random.default_rng(1))
-    assert rise_quality.pearson(torch.from_numpy(notebook[0]), ours) > 0.9
-    assert rise_quality.pearson(torch.from_numpy(black[0]), ours) < 0.5     # the notebook's own zeros differ
+    assert pearson(torch.from_numpy(notebook[0]), ours) > 0.9
+    assert pearson(torch.from_numpy(black[0]), ours) < 0.5     # the notebook's own zeros differ
 
 
 def test_the_passes_to_match_are_the_first_count_at_the_notebooks_quality():
