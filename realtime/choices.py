@@ -21,3 +21,6 @@ HEATMAPS = ("none", "rise")
 OUTPUT_VIEWS = ("side-by-side", "after", "defended")
 # not a seed of hunter training (0-79), block making (100-129, 3000-3004) or detector evaluation (1001)
 DEMO_SEED = 4242
+# `saviour batch`: where inputs run, and the longest stretch of a video one task takes
+ENGINES = ("local", "ray")
+SEGMENT_SECONDS = 60.0

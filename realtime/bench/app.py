@@ -14,8 +14,8 @@ from blocks.choices import DEFAULT_LIBRARY
 from blocks.library import BlockLibrary
 from engine.detection.hunter import HunterDetector
 from farm.world import FarmWorld
-from realtime.commands.batch import open_input
 from realtime.commands.batch_input import process_input
+from realtime.commands.batch_segments import Segment
 from realtime.io.sources import WorldSource
 from realtime.io.video import Mp4Writer
 from realtime.live.app import LiveApp
@@ -52,7 +52,7 @@ def batch_speed(detector: HunterDetector, frames: int, view: str = "side-by-side
                 video.write(world.render(i)[0])
         pipeline = pipeline_for(detector, library, "camouflage")
         with tqdm(total=frames, desc="batch 720p", unit="frame", leave=False) as bar:
-            summary = process_input(open_input(clip), Path(folder) / "out", pipeline, 8, bar, view=view)
+            summary = process_input(clip, Path(folder) / "out", [Segment(0, 1)], pipeline, 8, bar, view=view)
     return summary["speed_x_realtime"]
 
 

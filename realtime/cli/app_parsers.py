@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from realtime.choices import ATTACK_EPS, DEFAULT_FRACTION, DEMO_SEED, HEATMAPS, MODES, OUTPUT_VIEWS, PHOTO_DEMO_FRACTION
+from realtime.choices import (
+    ATTACK_EPS,
+    DEFAULT_FRACTION,
+    DEMO_SEED,
+    ENGINES,
+    HEATMAPS,
+    MODES,
+    OUTPUT_VIEWS,
+    PHOTO_DEMO_FRACTION,
+    SEGMENT_SECONDS,
+)
 from realtime.cli.arguments import (
     add_attack_eps,
     add_config,
@@ -15,7 +25,7 @@ from realtime.cli.arguments import (
     handler,
     subcommand,
 )
-from realtime.cli.types import at_least, block_fraction
+from realtime.cli.types import at_least, block_fraction, not_negative, positive
 
 
 def add_detect(sub) -> None:
@@ -90,6 +100,19 @@ def add_batch(sub) -> None:
     add_model(batch)
     add_min_size(batch)
     batch.add_argument("--force", action="store_true", help="redo inputs whose outputs are already complete")
+    batch.add_argument("--segment-seconds", type=not_negative, default=SEGMENT_SECONDS,
+                       help="split a longer video into segments of about this many seconds, run one by one "
+                            "or, with --engine ray, at once; 0: never split (default: 60)")
+    batch.add_argument("--engine", default="local", choices=ENGINES,
+                       help="local: this machine; ray: tasks on a Ray cluster (the extra: "
+                            "pip install 'deep-chicken-saviour[ray]') (default: local)")
+    batch.add_argument("--address", default=None,
+                       help="with --engine ray: the cluster, 'auto' (one started on this machine with `ray start`), "
+                            "HOST:PORT or ray://HOST:10001 (default: a Ray instance of this run's own)")
+    batch.add_argument("--cpus-per-task", type=positive, default=1.0,
+                       help="with --engine ray: CPUs each segment's task reserves (default: 1)")
+    batch.add_argument("--gpus-per-task", type=not_negative, default=0.0,
+                       help="with --engine ray: GPUs each segment's task reserves, such as 0.5 (default: 0)")
     add_config(batch, "configs/batch.yaml")
     add_device(batch)
 

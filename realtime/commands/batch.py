@@ -22,6 +22,7 @@ import argparse
 import glob
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,10 +61,11 @@ def expand_inputs(specs: list[str], out: Path | None = None) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def open_input(path: Path) -> Source:
-    """A video file, or a folder of images as a video of 30 FPS in name order."""
+def open_input(path: Path, frames: int | None = None) -> Source:
+    """A video file (its first `frames` frames, if given), or a folder of images as a video of 30 FPS in
+    name order."""
     if not path.is_dir():
-        return VideoFileSource(path)
+        return VideoFileSource(path, frames)
     images = _images(path)
     if not images:
         raise SaviourError(f"{path}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) "
@@ -156,32 +158,70 @@ class BatchReport:
             "pending": self.pending, "outputs": self.outputs}, indent=2) + "\n")
 
 
-def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport, batch_size: int = 8,
-              force: bool = False, workers: int = 2, view: str = "side-by-side") -> BatchReport:
-    """Every input in turn; an input that fails, for any reason, is recorded and the batch goes on."""
+def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport,
+              options: argparse.Namespace) -> BatchReport:
+    """Every input in turn on this machine; an input that fails, for any reason, is recorded and the batch
+    goes on. `options`: the batch's flags (batch_size, workers, view, force, segment_seconds)."""
     from realtime.commands.batch_input import process_input
 
+    with tqdm(total=len(paths), desc="batch", unit="file", position=0) as files:
+        for job in jobs(paths, out, settings, report, options, pipeline.frame_by_frame):
+            files.update(len(paths) - len(report.pending) - files.n)
+            try:
+                with tqdm(total=job.frames, desc=job.path.name, unit="frame", position=1, leave=False) as bar:
+                    process_input(job.path, job.folder, job.segments, pipeline, options.batch_size, bar,
+                                  options.workers, options.view, job.record)
+                report.settle(job.path, "done", folder=job.folder)
+            except Exception as error:   # one input's failure, whatever it is, is that input's alone
+                fail(report, job.path, error)
+        files.update(len(paths) - len(report.pending) - files.n)
+    return report
+
+
+@dataclass
+class Job:
+    """One input to run: where its outputs go, its segments, and what its outputs record."""
+
+    path: Path
+    folder: Path
+    segments: list
+    frames: int | None
+    record: dict
+
+
+def jobs(paths: list[Path], out: Path, settings: dict, report: BatchReport, options: argparse.Namespace,
+         split: bool) -> Iterator[Job]:
+    """The inputs to run, in order, as jobs, split into segments when `split` allows; inputs already
+    done are settled as skipped (unless options.force), and those that cannot be opened as failed."""
+    from realtime.commands.batch_segments import discard_segments, plan
+
     folders = output_folders(paths, out, settings)
-    for path in tqdm(paths, desc="batch", unit="file", position=0):
+    for path in paths:
         folder, source = folders[path], fingerprint(path)
         reason = redo_reason(folder, source)
-        if reason is None and not force:
+        if reason is None and not options.force:
             report.settle(path, "skipped", folder=folder)
             continue
         if reason not in (None, "not done"):
             warn(f"{path}: {reason}; redoing it in {folder}")
+        if options.force:
+            discard_segments(folder)
         try:
             opened = open_input(path)
-            with tqdm(total=opened.frames, desc=path.name, unit="frame", position=1, leave=False) as bar:
-                process_input(opened, folder, pipeline, batch_size, bar, workers, view,
-                              record={"input": str(path), "source": source, "settings": settings})
-            report.settle(path, "done", folder=folder)
-        except Exception as error:   # one input's failure, whatever it is, is that input's alone
-            reason = describe_failure(error)
-            reason = reason if isinstance(error, (SaviourError, OSError)) else f"{path}: {reason}"
-            report.settle(path, "failed", reason)
-            tqdm.write(f"saviour: failed: {reason}", file=sys.stderr)
-    return report
+        except Exception as error:
+            fail(report, path, error)
+            continue
+        segments = plan(opened, options.segment_seconds, split)
+        yield Job(path, folder, segments, opened.frames,
+                  {"input": str(path), "source": source, "settings": settings})
+
+
+def fail(report: BatchReport, path: Path, error: BaseException) -> None:
+    """Settle an input as failed, with a reason that names it, and say so."""
+    reason = describe_failure(error)
+    reason = reason if isinstance(error, (SaviourError, OSError)) else f"{path}: {reason}"
+    report.settle(path, "failed", reason)
+    tqdm.write(f"saviour: failed: {reason}", file=sys.stderr)
 
 
 def _output_folder(out: Path) -> bool:
@@ -218,7 +258,7 @@ def batch(args: argparse.Namespace) -> int:
             report.write(out)
             raise
         try:
-            run_batch(paths, out, pipeline, settings, report, args.batch_size, args.force, args.workers, args.view)
+            run_batch(paths, out, pipeline, settings, report, args)
         finally:
             report.write(out)
     print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "

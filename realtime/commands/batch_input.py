@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 from engine.detection.detections import Detections, target_point
 from engine.files import write_atomically
-from realtime.io.sinks import JsonlSink, VideoSink
-from realtime.io.sources import Source
+from realtime.commands.batch_segments import Segment, finished, join, process_segment, remove_empty
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
-from realtime.pipeline.memory import HeapTrimmer
-from realtime.pipeline.overlay import output_view
-from realtime.pipeline.runner import run
 
 
 def batch_pipeline(args: argparse.Namespace) -> tuple[DefendedPipeline, dict]:
@@ -58,49 +53,43 @@ def _point(point):
     return None if point is None else [round(float(point[0]), 1), round(float(point[1]), 1)]
 
 
-def process_input(source: Source, out_dir: Path, pipeline: DefendedPipeline, batch_size: int, progress,
-                  workers: int = 2, view: str = "side-by-side", record: dict | None = None) -> dict:
-    """Run one opened input; write its three outputs; return its summary, which holds `record` too.
+def process_input(path: Path, out_dir: Path, segments: list[Segment], pipeline: DefendedPipeline, batch_size: int,
+                  progress, workers: int = 2, view: str = "side-by-side", record: dict | None = None) -> dict:
+    """Run one input, segment by segment (a segment done before is not redone); write its three outputs;
+    return its summary, which holds `record` too.
 
     Chunks of up to `batch_size` same-sized frames are detected and defended on `workers` threads at
     once; heatmaps and writing follow in frame order. The summary is written last and removed first:
     its presence marks the input as done. A run that fails leaves no partial file, and no folder it
     made empty."""
+    record = record or {}
     (out_dir / "summary.json").unlink(missing_ok=True)
     made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _process(source, out_dir, pipeline, batch_size, progress, workers, view, record or {})
+        stats = []
+        for segment in segments:
+            done = finished(segment, out_dir, view, record)
+            if done is not None:
+                progress.update(done["frames"])
+            stats.append(done or process_segment(path, segment, out_dir, pipeline, batch_size, progress, workers,
+                                                 view, record))
+        return finish_input(path, out_dir, segments, stats, view, record)
     except BaseException:
-        if made and not any(out_dir.iterdir()):
-            out_dir.rmdir()
+        remove_empty(out_dir, made)
         raise
 
 
-def _process(source, out_dir, pipeline, batch_size, progress, workers, view, record) -> dict:
-    aimed, trimmer, started = {"before": 0, "after": 0}, HeapTrimmer(), time.perf_counter()
-
-    def tally(result: FrameResult) -> None:
-        aimed["before"] += target_point(result.before) is not None
-        aimed["after"] += target_point(result.after) is not None
-        trimmer.tick()
-        progress.update(1)
-
-    # the log outside the video: a video that fails as it is finished (a full disk) takes the log with it
-    with (JsonlSink(out_dir / "frames.jsonl", lambda r, i: frame_record(i, r)) as log,
-          VideoSink(out_dir / video_name(view), source.fps, lambda r: output_view(r, pipeline.mode, view),
-                    sound_of=source.sound) as video):
-        frames = run(source, pipeline.detect_and_defend, [pipeline.add_heatmap, video.write, log.write, tally],
-                     workers, batch_size)
-    seconds = time.perf_counter() - started
-    summary = {**record, "frames": frames, "fps_source": source.fps, "seconds": round(seconds, 2),
-               "speed_x_realtime": round(frames / source.fps / seconds, 3) if seconds else None,
-               "mode": pipeline.mode, "view": view, "frames_aimed_at_a_chicken": aimed,
-               "truncated": bool(getattr(source, "truncated", False))}
+def finish_input(path: Path, out_dir: Path, segments: list[Segment], stats: list[dict], view: str,
+                 record: dict) -> dict:
+    """Join the input's segments (if several) and write its summary, which marks it done."""
+    join(out_dir, segments, view, sound_of=None if path.is_dir() else path)
+    frames, seconds, fps = sum(s["frames"] for s in stats), sum(s["seconds"] for s in stats), stats[0]["fps_source"]
+    summary = {**record, "frames": frames, "fps_source": fps, "seconds": round(seconds, 2),
+               "speed_x_realtime": round(frames / fps / seconds, 3) if seconds else None,
+               "mode": stats[0]["mode"], "view": view, "segments": len(segments),
+               "frames_aimed_at_a_chicken": {side: sum(s["frames_aimed_at_a_chicken"][side] for s in stats)
+                                             for side in ("before", "after")},
+               "truncated": any(s["truncated"] for s in stats)}
     write_atomically(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def video_name(view: str) -> str:
-    """The output video's name: the hunter's overlay makes it annotated; the bare defended view is not."""
-    return "defended.mp4" if view == "defended" else "annotated.mp4"

@@ -64,11 +64,8 @@ class VideoFileSource(Source):
         return prefetched(self._read(start))
 
     def _read(self, start: int):
-        capture = cv2.VideoCapture(str(self.path))
+        capture, read = self._opened_at(start)
         try:
-            read = 0
-            while read < start and capture.grab():   # decoded, never converted: about twice as fast
-                read += 1
             while self.frames is None or read < self.frames:
                 ok, frame = capture.read()
                 if not ok:
@@ -78,6 +75,19 @@ class VideoFileSource(Source):
                 yield to_bgr8(frame)
         finally:
             capture.release()
+
+    def _opened_at(self, start: int) -> tuple[cv2.VideoCapture, int]:
+        """The file opened at frame `start` (or at its end, if sooner) and the frames before it: a seek
+        where FFmpeg says it landed on that frame, else the frames before it decoded and dropped."""
+        capture = cv2.VideoCapture(str(self.path))
+        if start == 0 or (capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+                          and capture.get(cv2.CAP_PROP_POS_FRAMES) == start):
+            return capture, start
+        capture.release()
+        capture, read = cv2.VideoCapture(str(self.path)), 0
+        while read < start and capture.grab():   # decoded, never converted: about twice as fast
+            read += 1
+        return capture, read
 
     def _warn_if_short(self, read: int) -> None:
         """Say so when a file ends well before the frame count its header gives (a cut-off download

@@ -102,6 +102,10 @@ class OnTheFlyAttack:
         self._previous: list = []
         self._lock = threading.Lock()   # frames may be defended on several worker threads
 
+    @property
+    def carries_state(self) -> bool:
+        return self.warm_start
+
     def apply(self, frame: np.ndarray, protected: np.ndarray) -> np.ndarray:
         with self._lock:
             previous = self._previous
@@ -119,6 +123,8 @@ class OnTheFlyAttack:
 
 class SignNoise:
     """The on-the-fly attack's control: each protected region's pixels moved by +-`eps` at random."""
+
+    carries_state = True    # one random stream over the frames
 
     def __init__(self, eps: float = ATTACK_EPS["noise"], seed: int = 0):
         _check_budget(eps)

@@ -63,6 +63,13 @@ class DefendedPipeline:
         self.heatmap = heatmap
         self.mode = name or ("+".join(type(d).__name__.lower() for d in self.defences) or "none")
 
+    @property
+    def frame_by_frame(self) -> bool:
+        """Whether each frame's result depends on that frame alone, so a video's stretches may be run
+        apart: not with the live heatmap (a running map) or a defence that carries state from frame to
+        frame (PGD's warm start, the noise control's random draws)."""
+        return self.heatmap is None and not any(getattr(d, "carries_state", False) for d in self.defences)
+
     def __call__(self, frame: np.ndarray, clean_scan=None) -> FrameResult:
         """Run the stages on one frame; `clean_scan`, the detector's pass over it, is reused when given."""
         return self.run([frame], None if clean_scan is None else [clean_scan])[0]

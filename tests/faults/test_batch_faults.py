@@ -98,7 +98,7 @@ def test_a_one_pixel_video_is_processed_and_the_inputs_after_it_too(tmp_path, cl
 
 
 def test_an_unexpected_error_fails_its_input_alone(tmp_path, clip, monkeypatch, capsys):
-    from realtime.commands import batch_input as batch_video
+    from realtime.commands import batch_segments as batch_video
 
     tiny = one_pixel_video(tmp_path / "tiny.mkv")
     original = batch_video.output_view

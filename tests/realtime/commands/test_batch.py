@@ -112,7 +112,7 @@ def test_a_recursive_glob_does_not_take_the_batchs_own_outputs_as_inputs(tmp_pat
 
 
 def test_an_interrupted_batch_leaves_no_partial_file_nor_empty_folder(tmp_path, clip, monkeypatch):
-    from realtime.commands import batch_input as batch
+    from realtime.commands import batch_segments as batch
 
     calls = {"n": 0}
     original = batch.output_view
