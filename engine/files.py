@@ -80,6 +80,11 @@ def write_atomically(path: str | Path, data: str | bytes) -> None:
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
+def is_partial(path: str | Path) -> bool:
+    """Whether `path` is a `partial_name`: a file still being written, or left by a writer that died."""
+    return _PARTIAL_PATTERN.fullmatch(Path(path).name) is not None
+
+
 def final_name(path: str | Path) -> Path:
     """The file a `partial_name` stands for (the path itself for any other name)."""
     path = Path(path)

@@ -236,10 +236,22 @@ def _output_folder(out: Path) -> bool:
     return made
 
 
+def check_engine_flags(args: argparse.Namespace) -> None:
+    """Ray's flags with the local engine would be silently ignored; and Ray must be there to use it."""
+    if args.engine == "ray":
+        from realtime.commands.batch_ray import import_ray
+
+        import_ray()
+    elif args.address is not None or args.gpus_per_task:
+        flag = "--address" if args.address is not None else "--gpus-per-task"
+        raise SaviourError(f"{flag} is for --engine ray; this batch runs with --engine local")
+
+
 def batch(args: argparse.Namespace) -> int:
     """The `saviour batch` command: hold the output folder, load the pipeline, run the inputs, and
     write the batch summary however the run ends, but for a mistake in the settings, which leaves
     nothing behind."""
+    check_engine_flags(args)
     out = Path(args.out)
     paths = expand_inputs(args.inputs, out)
     made = _output_folder(out)
@@ -258,7 +270,12 @@ def batch(args: argparse.Namespace) -> int:
             report.write(out)
             raise
         try:
-            run_batch(paths, out, pipeline, settings, report, args)
+            if args.engine == "ray":
+                from realtime.commands.batch_ray import run_batch_on_ray
+
+                run_batch_on_ray(paths, out, pipeline, settings, report, args)
+            else:
+                run_batch(paths, out, pipeline, settings, report, args)
         finally:
             report.write(out)
     print(f"done {len(report.done)}, skipped {len(report.skipped)} (already done; --force redoes them), "
