@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --isolated --quiet --upgrade uv
-	$(VENV)/bin/uv pip install --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --python $(PY) -e '.[dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

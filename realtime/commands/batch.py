@@ -151,11 +151,17 @@ class BatchReport:
             getattr(self, outcome).append(str(path))
             self.outputs[str(path)] = str(folder)
 
+    def __post_init__(self):
+        self.order = {path: k for k, path in enumerate(self.pending)}   # inputs as given
+
     def write(self, out: Path) -> None:
+        """The summary, each list in the inputs' order (a cluster settles them as they come back)."""
+        def ordered(paths: list) -> list:
+            return sorted(paths, key=lambda p: self.order[p if isinstance(p, str) else p[0]])
         write_atomically(out / "batch_summary.json", json.dumps({
-            "done": self.done, "skipped": self.skipped,
-            "failed": [{"input": p, "reason": r} for p, r in self.failed],
-            "pending": self.pending, "outputs": self.outputs}, indent=2) + "\n")
+            "done": ordered(self.done), "skipped": ordered(self.skipped),
+            "failed": [{"input": p, "reason": r} for p, r in ordered(self.failed)],
+            "pending": self.pending, "outputs": dict(ordered(list(self.outputs.items())))}, indent=2) + "\n")
 
 
 def run_batch(paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport,
@@ -236,6 +242,12 @@ def _output_folder(out: Path) -> bool:
     return made
 
 
+def ray_cluster(args: argparse.Namespace):
+    from realtime.commands.batch_ray import Cluster
+
+    return Cluster(args)
+
+
 def check_engine_flags(args: argparse.Namespace) -> None:
     """Ray's flags with the local engine would be silently ignored; and Ray must be there to use it."""
     if args.engine == "ray":
@@ -261,6 +273,7 @@ def batch(args: argparse.Namespace) -> int:
             from realtime.commands.batch_input import batch_pipeline
 
             pipeline, settings = batch_pipeline(args)
+            cluster = ray_cluster(args) if args.engine == "ray" else None
         except SaviourError:
             if made:
                 (out / LOCK).unlink()
@@ -270,10 +283,9 @@ def batch(args: argparse.Namespace) -> int:
             report.write(out)
             raise
         try:
-            if args.engine == "ray":
-                from realtime.commands.batch_ray import run_batch_on_ray
-
-                run_batch_on_ray(paths, out, pipeline, settings, report, args)
+            if cluster is not None:
+                with cluster:
+                    cluster.run_batch(paths, out, pipeline, settings, report, args)
             else:
                 run_batch(paths, out, pipeline, settings, report, args)
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import socket
 import time
 from pathlib import Path
@@ -54,10 +55,13 @@ def connect(ray, address: str | None) -> bool:
     if address not in (None, "auto"):
         _check_reachable(address)
     options = {"include_dashboard": False} if address is None else {}
+    ours = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=True, **options)
     except ConnectionError as error:
         raise SaviourError(f"--address {address}: no Ray cluster there ({str(error).splitlines()[0]})") from None
+    finally:
+        signal.signal(signal.SIGTERM, ours)   # Ray's own handler exits at once, leaving partial files
     return True
 
 
@@ -131,25 +135,40 @@ class Tally:
         return sum(self.frames.values())
 
 
-def run_batch_on_ray(paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport,
-                     options: argparse.Namespace) -> BatchReport:
-    """Every input's segments as tasks on the cluster at options.address; inputs settle as their last
-    segment comes back."""
-    ray = import_ray()
-    connected = connect(ray, options.address)
-    try:
-        check_resources(ray, options.cpus_per_task, options.gpus_per_task)
-        _RayBatch(ray, out, report, options).run(list(jobs(paths, out, settings, report, options,
-                                                           pipeline.frame_by_frame)))
-    finally:
-        if connected:
-            ray.shutdown()
-    return report
+class Cluster:
+    """The Ray cluster a batch runs on: joined (or started) and checked when made, left on exit."""
+
+    def __init__(self, options: argparse.Namespace):
+        self.ray = import_ray()
+        self.connected = connect(self.ray, options.address)
+        try:
+            check_resources(self.ray, options.cpus_per_task, options.gpus_per_task)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.connected:
+            self.ray.shutdown()
+            self.connected = False
+
+    def run_batch(self, paths: list[Path], out: Path, pipeline, settings: dict, report: BatchReport,
+                  options: argparse.Namespace) -> BatchReport:
+        """Every input's segments as tasks; inputs settle as their last segment comes back."""
+        todo = list(jobs(paths, out, settings, report, options, pipeline.frame_by_frame))
+        _RayBatch(self.ray, report, options).run(todo)
+        return report
 
 
 class _RayBatch:
-    def __init__(self, ray, out: Path, report: BatchReport, options: argparse.Namespace):
-        self.ray, self.out, self.report, self.options = ray, out, report, options
+    def __init__(self, ray, report: BatchReport, options: argparse.Namespace):
+        self.ray, self.report, self.options = ray, report, options
         self.flags = {name: getattr(options, name) for name in PIPELINE_FLAGS}
         self.task = ray.remote(run_segment).options(num_cpus=options.cpus_per_task, num_gpus=options.gpus_per_task,
                                                     max_retries=RETRIES, retry_exceptions=False)
