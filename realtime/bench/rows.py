@@ -198,7 +198,7 @@ def block_rows(device: torch.device) -> list[tuple[str, float, str]]:
 
 
 def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int = 0,
-              blocks: bool = False, photos: str | None = None) -> list[tuple[str, float, str]]:
+              blocks: bool = False, photos: str | None = None, ray: bool = False) -> list[tuple[str, float, str]]:
     """Measure and print every row; each row is printed as soon as it is measured (a full run takes
     minutes), and all of them are returned."""
     devices = [device] if device.type == "cpu" or not torch.cuda.is_available() else [torch.device("cpu"), device]
@@ -241,4 +241,8 @@ def run_bench(frames: int, device: torch.device, rise_n: int = 4000, soak: int =
         report(*rise_quality_rows(photos))
     if blocks:
         report(*block_rows(device))
+    if ray:
+        from realtime.bench.engines import engine_rows
+
+        report(*engine_rows())
     return rows

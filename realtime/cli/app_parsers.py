@@ -185,6 +185,7 @@ def add_bench(sub) -> None:
         saviour bench --soak 10000                    # adds the memory rows (about 7 minutes)
         saviour bench --blocks                        # adds the default library's generation time
         saviour bench --images photos/                # adds RISE quality against passes on 10 photos
+        saviour bench --ray                           # adds batch on Ray against the local engine
         """, handler("bench", "bench"))
     bench.add_argument("--frames", type=int, default=300, help="frames per timing (default: 300)")
     bench.add_argument("--rise-n", type=int, default=4000, help="RISE masks for the RISE rows (default: 4000)")
@@ -195,6 +196,9 @@ def add_bench(sub) -> None:
     bench.add_argument("--images", default=None, metavar="DIR",
                        help="also measure RISE quality against the model's passes with efficientnet_lite0 on 10 "
                             "photos of DIR, and the time to the source notebook's quality (about 35 minutes)")
+    bench.add_argument("--ray", action="store_true",
+                       help="also time `saviour batch --engine ray` against the local engine, split against whole, "
+                            "and two Ray nodes against one (the [ray] extra; about 6 minutes)")
     add_device(bench)
 
 

@@ -59,7 +59,8 @@ def connect(ray, address: str | None) -> bool:
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=True, **options)
     except ConnectionError as error:
-        raise SaviourError(f"--address {address}: no Ray cluster there ({str(error).splitlines()[0]})") from None
+        raise SaviourError(f"--address {address}: cannot join the Ray cluster there ({str(error).splitlines()[0]}; "
+                           "one with token authentication needs RAY_AUTH_MODE=token and its token here)") from None
     finally:
         signal.signal(signal.SIGTERM, ours)   # Ray's own handler exits at once, leaving partial files
     return True

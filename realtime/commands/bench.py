@@ -16,6 +16,6 @@ def bench(args: argparse.Namespace) -> None:
     if args.soak < 0:
         raise SaviourError(f"--soak must be 0 (off) or a number of frames, got {args.soak}")
     run_bench(frames=args.frames, device=resolve_device(args.device), rise_n=args.rise_n, soak=args.soak,
-              blocks=args.blocks, photos=args.images)
+              blocks=args.blocks, photos=args.images, ray=args.ray)
 
 
