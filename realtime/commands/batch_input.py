@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.detection.detections import Detections, target_point
 from engine.files import write_atomically
-from realtime.commands.batch_segments import Segment, finished, join, process_segment, remove_empty
+from realtime.commands.batch_segments import Segment, finished, join, open_folder, process_segment, remove_empty
 from realtime.pipeline.defended import DefendedPipeline, FrameResult, pipeline_for
 
 
@@ -63,9 +63,7 @@ def process_input(path: Path, out_dir: Path, segments: list[Segment], pipeline: 
     its presence marks the input as done. A run that fails leaves no partial file, and no folder it
     made empty."""
     record = record or {}
-    (out_dir / "summary.json").unlink(missing_ok=True)
-    made = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    made = open_folder(out_dir)
     try:
         stats = []
         for segment in segments:

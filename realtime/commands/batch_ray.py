@@ -28,7 +28,7 @@ from tqdm import tqdm
 from engine.errors import SaviourError
 from engine.files import is_partial
 from realtime.commands.batch import BatchReport, Job, fail, jobs
-from realtime.commands.batch_segments import SEGMENTS, Segment, finished, process_segment, remove_empty
+from realtime.commands.batch_segments import SEGMENTS, Segment, finished, open_folder, process_segment, remove_empty
 
 RAY_EXTRA = "pip install 'deep-chicken-saviour[ray]'"
 CONNECT_TIMEOUT_S = 10
@@ -173,35 +173,35 @@ class _RayBatch:
         self.flags = {name: getattr(options, name) for name in PIPELINE_FLAGS}
         self.task = ray.remote(run_segment).options(num_cpus=options.cpus_per_task, num_gpus=options.gpus_per_task,
                                                     max_retries=RETRIES, retry_exceptions=False)
-        self.tally = ray.remote(Tally).options(num_cpus=0).remote()
+        self.tally = None    # made with the first task: a batch with nothing to run needs no actor
         self.running: dict = {}    # task -> (job, segment)
         self.results: dict = {}    # job's path -> {segment index: stats}
         self.made: dict = {}       # job's path -> whether this run made its folder
 
     def run(self, todo: list[Job]) -> None:
-        reused = sum(self._submit(job) for job in todo)
         with tqdm(total=sum(job.frames or 0 for job in todo), desc="batch", unit="frame") as bar:
             try:
+                reused = sum(self._submit(job) for job in todo)
                 while self.running:
                     ready, _ = self.ray.wait(list(self.running), num_returns=1, timeout=POLL_S)
                     for task in ready:
                         self._collect(task)
-                    bar.update(reused + self.ray.get(self.tally.total.remote()) - bar.n)
+                    done = self.ray.get(self.tally.total.remote()) if self.tally else 0
+                    bar.update(reused + done - bar.n)
             except BaseException:    # Ctrl-C, SIGTERM: stop the tasks, remove what they half wrote
                 self._cancel()
                 raise
 
     def _submit(self, job: Job) -> int:
         """Send the job's segments still to do; return the frames of those done before."""
-        self.made[job.path] = not job.folder.exists()
-        job.folder.mkdir(parents=True, exist_ok=True)
-        (job.folder / "summary.json").unlink(missing_ok=True)
+        self.made[job.path] = open_folder(job.folder)
         self.results[job.path], reused = {}, 0
         for segment in job.segments:
             stats = finished(segment, job.folder, self.options.view, job.record)
             if stats is not None:
                 self.results[job.path][segment.index], reused = stats, reused + stats["frames"]
                 continue
+            self.tally = self.tally or self.ray.remote(Tally).options(num_cpus=0).remote()
             task = self.task.remote(self.flags, str(job.path), segment, str(job.folder), job.record, self.tally)
             self.running[task] = (job, segment)
         if not any(j is job for j, _ in self.running.values()):
@@ -235,11 +235,14 @@ class _RayBatch:
     def _fail(self, job: Job, error: BaseException) -> None:
         self.results.pop(job.path, None)
         for task in [t for t, (j, _) in self.running.items() if j is job]:
-            self.ray.cancel(task)
+            self.ray.cancel(task)    # it stops as on Ctrl-C, removing its own partial files
             self.running.pop(task)
+        remove_empty(job.folder, self.made[job.path])
         fail(self.report, job.path, error)
 
     def _cancel(self) -> None:
+        if not self.running:
+            return
         for task in self.running:
             self.ray.cancel(task, force=True)
         self.ray.wait(list(self.running), num_returns=len(self.running), timeout=CONNECT_TIMEOUT_S)

@@ -124,6 +124,15 @@ def process_segment(path: Path, segment: Segment, folder: Path, pipeline, batch_
     return stats
 
 
+def open_folder(folder: Path) -> bool:
+    """Make ready an input's output folder: its summary removed first (the input is not done until it
+    is written again), the folder created; True when this call created it."""
+    (folder / "summary.json").unlink(missing_ok=True)
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
 def discard_segments(folder: Path) -> None:
     """Forget the segments done before: the input is redone from its start."""
     shutil.rmtree(folder / SEGMENTS, ignore_errors=True)
