@@ -115,8 +115,8 @@ def test_a_live_recording_plays_at_the_pace_it_was_shown_not_the_cameras_nominal
                  "--device", "cpu"]) == 0
     with av.open(str(record)) as container:
         stream = container.streams.video[0]
-        seconds = float(stream.duration * stream.time_base)
-    assert stream.frames == 12 and 1.1 < seconds < 3.0          # about 11 intervals of 1/8 s; at 30 FPS 0.4 s
+        frames, seconds = stream.frames, float(stream.duration * stream.time_base)
+    assert frames == 12 and 1.1 < seconds < 3.0          # about 11 intervals of 1/8 s; at 30 FPS 0.4 s
     with Image.open(record.with_suffix(".gif")) as gif:
         shown_ms = sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames))
     assert 1100 < shown_ms < 3000
