@@ -67,7 +67,7 @@ def process_input(path: Path, out_dir: Path, segments: list[Segment], pipeline: 
     try:
         stats = []
         for segment in segments:
-            done = finished(segment, out_dir, view, record)
+            done = finished(segment, out_dir, record)
             if done is not None:
                 progress.update(done["frames"])
             stats.append(done or process_segment(path, segment, out_dir, pipeline, batch_size, progress, workers,

@@ -197,7 +197,7 @@ class _RayBatch:
         self.made[job.path] = open_folder(job.folder)
         self.results[job.path], reused = {}, 0
         for segment in job.segments:
-            stats = finished(segment, job.folder, self.options.view, job.record)
+            stats = finished(segment, job.folder, job.record)
             if stats is not None:
                 self.results[job.path][segment.index], reused = stats, reused + stats["frames"]
                 continue

@@ -81,7 +81,7 @@ def plan(source, seconds: float | None, split: bool) -> list[Segment]:
     return [Segment(k, count, starts[k], starts[k + 1]) for k in range(count)]
 
 
-def finished(segment: Segment, folder: Path, view: str, record: dict) -> dict | None:
+def finished(segment: Segment, folder: Path, record: dict) -> dict | None:
     """The stats of a segment done before for this input and these settings, else None."""
     if segment.alone:
         return None    # a whole input is done when its summary is: the batch itself checks that
