@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import sys
@@ -59,6 +60,16 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+def _forget_interrupt() -> None:
+    """Mark the interrupt handled. CPython 3.11 records one that left code run by exec() (dataclasses
+    build their __init__ so, at import) as unhandled even once caught, and `python -m` then ends the
+    process by SIGINT instead of with our exit code. Versions without that flag have nothing to forget."""
+    try:
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except ValueError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)   # first, so start-up (seconds of imports) is covered
     try:
@@ -84,6 +95,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"saviour: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        _forget_interrupt()
         print("saviour: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as error:   # a full disk or a vanished folder mid-run: the writers removed their partial files

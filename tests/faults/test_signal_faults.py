@@ -1,6 +1,7 @@
 """SIGTERM (and SIGINT, Ctrl-C) to a command that writes files: no partial file stays, the command
 says so in one line and exits 130."""
 
+import os
 import signal
 
 import av
@@ -37,3 +38,16 @@ def test_sigterm_ends_a_live_run_with_its_recording_finished(tmp_path):
     interrupt(["live", "--no-window", "--max-frames", "3000", "--record", out / "live.mp4"], out)
     with av.open(str(out / "live.mp4")) as video:   # the frames shown until then, as a whole file
         assert 0 < sum(1 for _ in video.decode(video=0)) < 3000
+
+
+def test_an_interrupt_inside_exec_d_code_still_exits_130(tmp_path):
+    """A signal that lands while exec() runs (dataclasses build their __init__ so, at import) must end
+    `python -m realtime` with 130 too: CPython 3.11 otherwise re-raises it as SIGINT at exit."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys, types\n"
+        "stand_in = types.ModuleType('realtime.commands.detect')\n"
+        "stand_in.detect = lambda args: exec('raise KeyboardInterrupt')\n"
+        "sys.modules[stand_in.__name__] = stand_in\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    code, _, err = finish(saviour("detect", "--frames", "1", "--out", tmp_path / "d.mp4", env=env))
+    assert code == 130 and err.splitlines()[-1] == "saviour: interrupted"
