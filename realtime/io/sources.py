@@ -129,6 +129,8 @@ def prefetched(frames: Iterator[np.ndarray], size: int = PREFETCH) -> Iterator[n
 
     def read():
         try:
+            if stop.is_set():   # the consumer was interrupted while this thread started
+                return
             for frame in frames:
                 while not stop.is_set():
                     try:
@@ -143,8 +145,8 @@ def prefetched(frames: Iterator[np.ndarray], size: int = PREFETCH) -> Iterator[n
             items.put(error)
 
     thread = threading.Thread(target=read, daemon=True)
-    thread.start()
     try:
+        thread.start()   # inside: an interrupt can land while start() waits for the thread
         while True:
             item = items.get()
             if item is done:
@@ -156,7 +158,10 @@ def prefetched(frames: Iterator[np.ndarray], size: int = PREFETCH) -> Iterator[n
         # wait for the frame being decoded: a daemon thread still inside FFmpeg when the interpreter
         # exits (after Ctrl-C) aborts the process ("exception not rethrown")
         stop.set()
-        thread.join(timeout=5)
+        try:
+            thread.join(timeout=5)
+        except RuntimeError:   # not started yet: it will see `stop` and return before reading
+            pass
 
 
 def open_source(spec: str, frames: int | None = None, seed: int = 0, retries: int = 3) -> Source:

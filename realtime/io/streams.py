@@ -38,7 +38,11 @@ class LiveSource(Source):
         self._stopped, self._ended, self.reopens, self.dropped = False, False, 0, 0
         self.lost = False   # True when the iteration ended because the source failed for good
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:   # an interrupt while it started: no caller would ever close it
+            self.close()
+            raise
 
     def _run(self) -> None:
         try:
@@ -103,7 +107,10 @@ class LiveSource(Source):
         with self._fresh:
             self._stopped = True
             self._fresh.notify()
-        self._thread.join(timeout=2)
+        try:
+            self._thread.join(timeout=2)
+        except RuntimeError:   # not started yet: it sees `_stopped` and ends before reading
+            pass
 
 
 class _Closed:

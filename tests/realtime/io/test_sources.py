@@ -1,3 +1,5 @@
+import itertools
+import threading
 import time
 
 import cv2
@@ -5,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SaviourError
-from realtime.io.sources import LiveSource, open_source, screen_region, to_bgr8
+from realtime.io.sources import LiveSource, open_source, prefetched, screen_region, to_bgr8
 from tests.media import world_clip
 
 
@@ -83,6 +85,25 @@ class FlakyReader:
 
     def close(self):
         pass
+
+
+def test_an_interrupt_while_the_reader_thread_starts_stops_that_thread(monkeypatch):
+    """A reader left running would still be inside the decoder when the interpreter exits after Ctrl-C,
+    which aborts the process."""
+    started = []
+    start = threading.Thread.start
+
+    def start_then_interrupt(thread):
+        start(thread)
+        started.append(thread)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_interrupt)
+    endless = (np.zeros((4, 4, 3), np.uint8) for _ in itertools.count())
+    with pytest.raises(KeyboardInterrupt):
+        next(prefetched(endless))
+    [reader] = started
+    assert not reader.is_alive()
 
 
 def test_a_live_source_reopens_with_backoff_then_ends_cleanly():
