@@ -63,7 +63,8 @@ def _terminate(signum, frame):
 def _forget_interrupt() -> None:
     """Mark the interrupt handled. CPython 3.11 records one that left code run by exec() (dataclasses
     build their __init__ so, at import) as unhandled even once caught, and `python -m` then ends the
-    process by SIGINT instead of with our exit code. Versions without that flag have nothing to forget."""
+    process by SIGINT instead of with our exit code. Python 3.12 and later keep the flag out of reach;
+    there only `python -m realtime`, not the `saviour` script, may still end so."""
     try:
         ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
     except ValueError:
